@@ -1,0 +1,40 @@
+"""Shared CLI plumbing: the root app and the rule that user errors are one line and a non-zero exit code."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import typer
+from rich.console import Console
+
+from gradad.data.base import DatasetError
+
+app = typer.Typer(
+    name="gradad",
+    help="Unsupervised visual anomaly detection with GRAD: no pretrained weights, fast CPU inference.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A mistake in what the user typed or pointed at; shown as one line, never a traceback."""
+
+
+USER_ERRORS = (UserError, DatasetError, FileNotFoundError, NotADirectoryError, PermissionError)
+
+
+def user_errors(fn):
+    """Turn user errors raised by a command into `error: <message>` on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as err:
+            console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper
