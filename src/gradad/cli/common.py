@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from gradad.data.base import DatasetError
+from gradad.modelfile import ModelFileError
 
 app = typer.Typer(
     name="gradad",
@@ -23,7 +24,7 @@ class UserError(Exception):
     """A mistake in what the user typed or pointed at; shown as one line, never a traceback."""
 
 
-USER_ERRORS = (UserError, DatasetError, FileNotFoundError, NotADirectoryError, PermissionError)
+USER_ERRORS = (UserError, DatasetError, ModelFileError, FileNotFoundError, NotADirectoryError, PermissionError)
 
 
 def user_errors(fn):

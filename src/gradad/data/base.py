@@ -1,6 +1,8 @@
 """The one small interface every data-set format yields: samples, splits, and the error users see."""
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,3 +56,27 @@ class CategoryData:
     def has_pixel_masks(self) -> bool:
         """True when every anomalous test image has a mask, so pixel metrics are meaningful."""
         return any(s.label == 1 for s in self.test) and all(s.has_mask for s in self.test)
+
+
+def validation_size(n: int) -> int:
+    """How many of n normal training images to hold out: VALIDATION_FRACTION, at least VALIDATION_MIN,
+    but leaving at least VALIDATION_MIN to train on (so tiny sets get a smaller, possibly empty, slice)."""
+    held = max(VALIDATION_MIN, math.floor(VALIDATION_FRACTION * n + 0.5))
+    return max(0, min(held, n - VALIDATION_MIN))
+
+
+def seeded_split(items: list, count: int, seed: int = VALIDATION_SEED) -> tuple[list, list]:
+    """(kept, held): `count` items drawn with a fixed seed, both in input order, so a sorted listing
+    always yields the same slice on every machine."""
+    held_idx = set(random.Random(seed).sample(range(len(items)), count))
+    kept = [x for i, x in enumerate(items) if i not in held_idx]
+    held = [x for i, x in enumerate(items) if i in held_idx]
+    return kept, held
+
+
+def split_validation(samples: list[Sample], notes: list[str], where: str) -> tuple[list[Sample], list[Sample]]:
+    """(train, val) for formats without a published validation split (MVTec AD, VisA, Folder)."""
+    train, val = seeded_split(samples, validation_size(len(samples)))
+    if not val:
+        notes.append(f"{where}: only {len(samples)} normal training images; no validation slice held out")
+    return train, val

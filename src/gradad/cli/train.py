@@ -1,0 +1,129 @@
+"""`gradad train`, `gradad test` and `gradad demo`: fit a model on a category, evaluate it, or do both on the demo set."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from gradad.cli.common import UserError, app, console, user_errors
+from gradad.cli.progress import phase_progress
+from gradad.config import PROFILES, GRADConfig, profile
+from gradad.data import FORMATS, load_category
+
+FormatOpt = typer.Option("auto", "--format", help=f"Data-set layout: auto, {', '.join(FORMATS)}.")
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """`--set detector.steps=200` -> {"detector.steps": 200} (values parsed as JSON when they parse)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. detector.steps=200")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def build_config(profile_name: str, seed: Optional[int], overrides: list[str]) -> GRADConfig:
+    if profile_name not in PROFILES:
+        raise UserError(f"--profile {profile_name!r}: choose one of {', '.join(PROFILES)}")
+    cfg = profile(profile_name)
+    extra = parse_overrides(overrides)
+    if seed is not None:
+        extra["seed"] = seed
+    try:
+        return cfg.replace(**extra)
+    except (KeyError, TypeError) as err:
+        raise UserError(f"--set: {err}") from None
+
+
+def print_results(result: dict) -> None:
+    table = Table(title=f"{result['dataset']}/{result['category']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("image_auroc", "pixel_auroc", "au_pro", "image_f1_max", "auroc_logical", "auroc_structural",
+                "fingerprint_auroc", "inference_ms_per_image"):
+        if key in result:
+            v = result[key]
+            table.add_row(key, "absent" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v))
+    for t, v in result.get("per_type_auroc", {}).items():
+        table.add_row(f"  auroc[{t}]", f"{v:.4f}")
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def train(
+    data: Path = typer.Option(..., "--data", help="Data-set root or category folder."),
+    category: Optional[str] = typer.Option(None, "--category", help="Category (inferred for a category folder)."),
+    format: str = FormatOpt,
+    profile_name: str = typer.Option("cpu", "--profile", help=f"Configuration profile: {', '.join(PROFILES)}."),
+    out: Path = typer.Option(Path("runs/model"), "--out", help="Run folder; the model goes to OUT/model."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (recorded in the model)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a config value, e.g. --set detector.steps=200."),
+    evaluate: bool = typer.Option(True, "--evaluate/--no-evaluate", help="Evaluate on the test split afterwards."),
+):
+    """Train GRAD on the normal images of one category (PatchDiff, pattern bank, detector, threshold)."""
+    from gradad.workflow import test_category, train_category
+
+    cfg = build_config(profile_name, seed, overrides)
+    ds = load_category(data, category, format)
+    for note in ds.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    console.print(f"training on {ds.dataset}/{ds.category}: {len(ds.train)} train, {len(ds.val)} validation images")
+    with phase_progress() as progress:
+        model = train_category(ds, cfg, out, progress)
+    t = model.info["timings_s"]
+    console.print("timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()))
+    console.print(f"threshold {model.threshold:.4f}; fingerprint check AUROC {model.info['fingerprint_auroc']:.3f}")
+    console.print(f"model saved to {out / 'model'}")
+    if evaluate and ds.test:
+        print_results(test_category(model, ds, out))
+        console.print(f"results written to {out / 'results.json'}")
+
+
+@app.command()
+@user_errors
+def test(
+    model_path: Path = typer.Option(..., "--model", help="A run folder or its model folder."),
+    data: Path = typer.Option(..., "--data", help="Data-set root or category folder."),
+    category: Optional[str] = typer.Option(None, "--category"),
+    format: str = FormatOpt,
+    out: Optional[Path] = typer.Option(None, "--out", help="Where results.json goes (default: the run folder)."),
+):
+    """Evaluate a trained model on a category's test split with the official protocols."""
+    from gradad.workflow import load_model, test_category
+
+    model, run = load_model(model_path)
+    ds = load_category(data, category, format)
+    result = test_category(model, ds, out or run)
+    print_results(result)
+    console.print(f"results written to {(out or run) / 'results.json'}")
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", help="Folder for the demo data, model and results."),
+    profile_name: str = typer.Option("demo", "--profile", help="Configuration profile."),
+    seed: int = typer.Option(0, "--seed"),
+):
+    """Write the built-in demo data set, train on it and evaluate (logical and structural anomalies)."""
+    from gradad.data.demo import DEFECT_GROUPS, write_demo
+    from gradad.workflow import test_category, train_category
+
+    data_root = write_demo(out / "data", seed=seed)
+    ds = load_category(data_root, None, "mvtec")
+    console.print(f"demo data set written to {data_root}")
+    cfg = build_config(profile_name, seed, [])
+    with phase_progress() as progress:
+        model = train_category(ds, cfg, out, progress)
+    result = test_category(model, ds, out, type_groups=DEFECT_GROUPS)
+    print_results(result)
+    console.print(f"results written to {out / 'results.json'}")

@@ -1,0 +1,127 @@
+"""Training the detector: normal images against reweighted contrastive patterns, fingerprint balanced.
+
+Each batch holds real normal images. Into about half of them, PatchDiff full-canvas content is blended
+inside random smooth regions (the contrastive patterns, label = the soft region). Into every image, the
+image's own lightly re-noised copy is blended inside other regions labelled normal (the control): PatchDiff's
+low-level fingerprint then appears on both sides, so the only thing that separates the classes is
+structure. Some normals are replaced whole by re-noised copies for the same reason. Blur or noise is
+applied to whole images, so it too is on both sides.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from gradad.config import DetectorConfig, ReweightConfig
+from gradad.detector.network import STRIDE, Detector
+from gradad import reweighting
+
+
+@dataclass
+class PatternBank:
+    """What PatchDiff made once per model: full canvases and re-noised copies of each training image."""
+
+    canvases: torch.Tensor  # (C, 3, S, S) in [-1, 1]
+    renoised: torch.Tensor  # (N, K, 3, S, S): K re-noised copies of each of the N training images
+
+
+def random_regions(n: int, size: int, area: tuple[float, float], count: tuple[int, int],
+                   g: torch.Generator) -> torch.Tensor:
+    """(n, 1, size, size) soft masks of 1..k smooth random blobs covering a random fraction of the image."""
+    masks = torch.zeros(n, 1, size, size)
+    for i in range(n):
+        k = int(torch.randint(count[0], count[1] + 1, (1,), generator=g))
+        for _ in range(k):
+            frac = area[0] + (area[1] - area[0]) * torch.rand(1, generator=g).item()
+            side = max(2, int(round(size * frac ** 0.5)))
+            cy, cx = torch.randint(0, size, (2,), generator=g).tolist()
+            noise = torch.rand(1, 1, 4, 4, generator=g)
+            blob = F.interpolate(noise, size=(side, side), mode="bicubic", align_corners=False)
+            yy, xx = torch.meshgrid(torch.linspace(-1, 1, side), torch.linspace(-1, 1, side), indexing="ij")
+            blob = blob[0, 0] * (1 - (xx ** 2 + yy ** 2)).clamp(min=0)
+            blob = (blob > blob.flatten().quantile(0.55)).float()
+            y0, x0 = cy - side // 2, cx - side // 2
+            ys, xs = slice(max(0, y0), min(size, y0 + side)), slice(max(0, x0), min(size, x0 + side))
+            patch = blob[ys.start - y0: ys.stop - y0, xs.start - x0: xs.stop - x0]
+            masks[i, 0, ys, xs] = torch.maximum(masks[i, 0, ys, xs], patch)
+    soft = F.avg_pool2d(masks, 5, stride=1, padding=2, count_include_pad=False)
+    return soft
+
+
+def jitter(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    """Whole-image blur or noise, drawn per image, so neither class owns low-level statistics."""
+    out = x.clone()
+    for i in range(len(x)):
+        r = torch.rand(1, generator=g).item()
+        if r < p / 2:
+            sigma = 0.3 + 0.7 * torch.rand(1, generator=g).item()
+            k = torch.exp(-torch.arange(-2, 3, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
+            k = k / k.sum()
+            y = F.conv2d(F.pad(x[i:i + 1], (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5).repeat(3, 1, 1, 1), groups=3)
+            out[i:i + 1] = F.conv2d(F.pad(y, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1).repeat(3, 1, 1, 1), groups=3)
+        elif r < p:
+            out[i] = (x[i] + 0.03 * torch.rand(1, generator=g).item() * torch.randn(x[i].shape, generator=g)).clamp(-1, 1)
+    return out
+
+
+def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, g: torch.Generator):
+    """Assemble one batch: (composite, real, target, control) with target/control at the detector's stride."""
+    n, _, s, _ = images.shape
+    b = cfg.batch_size
+    idx = torch.randint(0, n, (b,), generator=g)
+    real = images[idx]
+    renoised = bank.renoised[idx, torch.randint(0, bank.renoised.shape[1], (b,), generator=g)]
+    whole = (torch.rand(b, generator=g) < cfg.whole_renoised).view(-1, 1, 1, 1)
+    base = torch.where(whole, renoised, real)
+
+    ctrl = random_regions(b, s, cfg.blob_area, cfg.blobs, g)
+    x = base * (1 - ctrl) + renoised * ctrl
+
+    canvas = bank.canvases[torch.randint(0, len(bank.canvases), (b,), generator=g)]
+    shift = torch.randint(0, s, (2,), generator=g).tolist()
+    canvas = canvas.roll(shifts=shift, dims=(-2, -1))
+    anom = random_regions(b, s, cfg.blob_area, cfg.blobs, g)
+    anom = anom * (torch.rand(b, generator=g) < 0.5).view(-1, 1, 1, 1).float()
+    x = x * (1 - anom) + canvas * anom
+
+    x = jitter(x, cfg.jitter, g)
+    target = F.avg_pool2d(anom, STRIDE)
+    control = F.avg_pool2d(ctrl, STRIDE) * (target < 0.05)
+    return x, real, target, control
+
+
+def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, rw: ReweightConfig,
+                   g: torch.Generator, device: torch.device,
+                   progress: Callable[[int, int, float], None] | None = None) -> tuple[Detector, list[float]]:
+    """Weighted BCE with three balanced terms: normal cells, reweighted contrastive cells, control cells."""
+    net = Detector(cfg.width).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    losses = []
+    net.train()
+    for step in range(cfg.steps):
+        x, real, target, control = (t.to(device) for t in contrastive_batch(images, bank, cfg, g))
+        z = net(x)
+        bce_pos = F.binary_cross_entropy_with_logits(z, torch.ones_like(z), reduction="none")
+        bce_neg = F.binary_cross_entropy_with_logits(z, torch.zeros_like(z), reduction="none")
+        w = reweighting.weights(rw.method, target=target, logits=z, real=real, composite=x, stride=STRIDE,
+                                progress=step / cfg.steps, warmup=rw.warmup, temperature=rw.temperature)
+        w_pos = w * target
+        normal = (1 - target) * (control == 0)
+        loss = (bce_neg * normal).sum() / normal.sum().clamp_min(1)
+        if w_pos.sum() > 0:
+            loss = loss + (bce_pos * w_pos).sum() / w_pos.sum()
+        if control.sum() > 0:
+            loss = loss + (bce_neg * control).sum() / control.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if progress is not None:
+            progress(step + 1, cfg.steps, loss.item())
+    net.eval()
+    return net, losses

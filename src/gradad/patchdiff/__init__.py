@@ -1,0 +1,116 @@
+"""PatchDiff: a diffusion model with a bounded receptive field that generates contrastive patterns.
+
+Trained on random crops of normal images, it learns what small patches look like but not where they
+belong; sampled on a whole canvas it keeps local structure and breaks global structure.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gradad.config import PatchDiffConfig
+from gradad.patchdiff.schedule import CosineSchedule
+from gradad.patchdiff.unet import PatchUNet, receptive_field
+
+__all__ = ["PatchDiff", "CosineSchedule", "PatchUNet", "receptive_field"]
+
+
+class PatchDiff:
+    """The denoiser (with EMA weights for sampling) plus its schedule; images are tensors in [-1, 1]."""
+
+    def __init__(self, cfg: PatchDiffConfig, device: str | torch.device = "cpu"):
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.net = PatchUNet(cfg.channels).to(self.device)
+        self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
+        self.schedule = CosineSchedule(cfg.timesteps)
+
+    # ---- training -------------------------------------------------------------------------------
+    def fit(self, images: torch.Tensor, generator: torch.Generator,
+            progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+        """Denoising score matching on random crops of the normal images (N, 3, H, W); returns the loss curve."""
+        cfg = self.cfg
+        opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=0.0)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
+        n, _, h, w = images.shape
+        crop = min(cfg.crop, h, w)
+        losses = []
+        self.net.train()
+        for step in range(cfg.steps):
+            idx = torch.randint(0, n, (cfg.batch_size,), generator=generator)
+            ys = torch.randint(0, h - crop + 1, (cfg.batch_size,), generator=generator)
+            xs = torch.randint(0, w - crop + 1, (cfg.batch_size,), generator=generator)
+            x0 = torch.stack([images[i, :, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)]).to(self.device)
+            t = torch.randint(1, cfg.timesteps + 1, (cfg.batch_size,), generator=generator).to(self.device)
+            noise = torch.randn(x0.shape, generator=generator).to(self.device)
+            loss = F.mse_loss(self.net(self.schedule.add_noise(x0, noise, t), t), noise)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            self._update_ema(step)
+            losses.append(loss.item())
+            if progress is not None:
+                progress(step + 1, cfg.steps, loss.item())
+        self.net.eval()
+        return losses
+
+    @torch.no_grad()
+    def _update_ema(self, step: int) -> None:
+        decay = min(self.cfg.ema, (1 + step) / (10 + step))
+        for pe, p in zip(self.ema.parameters(), self.net.parameters()):
+            pe.lerp_(p, 1 - decay)
+
+    # ---- sampling -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def denoise(self, x_t: torch.Tensor, t_start: int, steps: int) -> torch.Tensor:
+        """Run DDIM from noise level t_start down to a clean image with the EMA denoiser."""
+        ts = self.schedule.ddim_timesteps(steps, t_start)
+        x = x_t.to(self.device)
+        for i, t in enumerate(ts):
+            t_prev = ts[i + 1] if i + 1 < len(ts) else 0
+            eps = self.ema(x, torch.full((x.shape[0],), t, device=self.device, dtype=torch.long))
+            x = self.schedule.ddim_step(x, eps, t, t_prev)
+        return x.clamp(-1, 1).cpu()
+
+    @torch.no_grad()
+    def sample_canvas(self, n: int, size: int, generator: torch.Generator, batch: int = 8) -> torch.Tensor:
+        """Full canvases from pure noise: locally plausible, globally scrambled."""
+        out = []
+        for i in range(0, n, batch):
+            noise = torch.randn((min(batch, n - i), 3, size, size), generator=generator)
+            out.append(self.denoise(noise, self.cfg.timesteps, self.cfg.sample_steps))
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def renoise(self, images: torch.Tensor, t: int, generator: torch.Generator, batch: int = 16) -> torch.Tensor:
+        """Partial generation (SDEdit): noise real images to level t and denoise them.
+
+        Small t keeps the image and only leaves PatchDiff's low-level fingerprint (the control the detector
+        must learn to ignore); large t rewrites local arrangement.
+        """
+        steps = max(1, round(self.cfg.sample_steps * t / self.cfg.timesteps))
+        out = []
+        for i in range(0, len(images), batch):
+            x0 = images[i:i + batch]
+            noise = torch.randn(x0.shape, generator=generator)
+            tt = torch.full((len(x0),), t, dtype=torch.long)
+            out.append(self.denoise(self.schedule.add_noise(x0, noise, tt), t, steps))
+        return torch.cat(out)
+
+    def receptive_field(self, size: int = 128) -> int:
+        return receptive_field(self.net, size)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {f"patchdiff.{k}": v for k, v in self.ema.state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        sd = {k[len("patchdiff."):]: v for k, v in state.items() if k.startswith("patchdiff.")}
+        self.ema.load_state_dict(sd)
+        self.net.load_state_dict(sd)

@@ -1,0 +1,200 @@
+"""The GRAD pipeline: PatchDiff -> contrastive-pattern bank -> reweighted detector -> threshold.
+
+    model = GRAD(profile("cpu")).fit(train_images, val_images)
+    records = model.predict(images)        # score, decision, anomaly map per image
+    model.save("runs/bottle/model"); GRAD.load("runs/bottle/model")
+
+Images are uint8 HxWx3 numpy arrays of any size. Only the detector runs at inference.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from gradad import __version__, modelfile
+from gradad.config import GRADConfig, profile
+from gradad.detector.network import Detector
+from gradad.detector.postprocess import AnomalyMap
+from gradad.detector.train import PatternBank, train_detector
+from gradad.patchdiff import PatchDiff
+from gradad.preprocess import to_tensor
+
+Progress = Callable[[str, int, int, float], None]  # (phase, step, total, loss)
+FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
+
+
+@dataclass
+class Prediction:
+    """The inference record of one image: score, normalised score (threshold at 0.5), decision, map."""
+
+    score: float
+    normalized_score: float
+    is_anomalous: bool
+    anomaly_map: np.ndarray  # float32, working resolution; resize with gradad.evaluation.resize_map
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class GRAD:
+    def __init__(self, config: GRADConfig | None = None, device: str | torch.device | None = None):
+        self.config = config or profile("cpu")
+        self.device = torch.device(device) if device else default_device()
+        self.detector: Detector | None = None
+        self.patchdiff: PatchDiff | None = None
+        self.bank: PatternBank | None = None
+        self.threshold: float | None = None
+        self.normalization: dict = {}
+        self.info: dict = {"timings_s": {}}
+        self._postprocess: AnomalyMap | None = None
+
+    # ---- training -------------------------------------------------------------------------------
+    def fit(self, train_images: Sequence[np.ndarray], val_images: Sequence[np.ndarray],
+            progress: Progress | None = None) -> "GRAD":
+        cfg = self.config
+        if len(train_images) < 2:
+            raise ValueError(f"need at least 2 normal training images, got {len(train_images)}")
+        if len(val_images) < 1:
+            raise ValueError("need at least 1 held-out normal validation image to set the threshold")
+        torch.manual_seed(cfg.seed)
+        g = torch.Generator().manual_seed(cfg.seed)
+        x = to_tensor(train_images, cfg.image_size)
+        timings = self.info["timings_s"]
+
+        t0 = time.perf_counter()
+        self.patchdiff = PatchDiff(cfg.patchdiff, self.device)
+        curve = self.patchdiff.fit(x, g, self._phase(progress, "patchdiff"))
+        self.info["patchdiff_loss"] = _thin(curve)
+        self.info["receptive_field"] = self.patchdiff.receptive_field(cfg.image_size)
+        timings["patchdiff"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        self.bank = self.generate_bank(x, g, progress)
+        timings["generation"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        self.detector, curve = train_detector(x, self.bank, cfg.detector, cfg.reweight, g, self.device,
+                                              self._phase(progress, "detector"))
+        self.info["detector_loss"] = _thin(curve)
+        timings["detector"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        self.calibrate(val_images, g)
+        timings["calibration"] = time.perf_counter() - t0
+        return self
+
+    def generate_bank(self, x: torch.Tensor, g: torch.Generator, progress: Progress | None = None) -> PatternBank:
+        gen = self.config.generation
+        size = self.config.image_size
+        step = self._phase(progress, "generation")
+        canvases = []
+        for i in range(gen.canvases):
+            canvases.append(self.patchdiff.sample_canvas(1, size, g))
+            if step:
+                step(i + 1, gen.canvases + len(gen.renoise_t) * gen.renoise_per_image, 0.0)
+        copies = []
+        for k in range(gen.renoise_per_image * len(gen.renoise_t)):
+            copies.append(self.patchdiff.renoise(x, gen.renoise_t[k % len(gen.renoise_t)], g))
+            if step:
+                step(gen.canvases + k + 1, gen.canvases + len(gen.renoise_t) * gen.renoise_per_image, 0.0)
+        return PatternBank(torch.cat(canvases), torch.stack(copies, dim=1))
+
+    def calibrate(self, val_images: Sequence[np.ndarray], g: torch.Generator) -> None:
+        """Threshold and score normalisation from held-out normal images only; then the fingerprint check."""
+        scores = np.array([p.score for p in self._predict_raw(to_tensor(val_images, self.config.image_size))])
+        q = self.config.val_quantile
+        self.threshold = float(np.quantile(scores, q))
+        lo = float(np.median(scores))
+        self.normalization = {"median": lo, "threshold": self.threshold, "val_quantile": q,
+                              "val_scores": scores.tolist(), "input_range": [-1.0, 1.0]}
+        self.info["fingerprint_auroc"] = self.fingerprint_check(val_images, g)
+
+    def fingerprint_check(self, normal_images: Sequence[np.ndarray], g: torch.Generator) -> float | None:
+        """AUROC between real normal images and the same images lightly passed through PatchDiff.
+
+        Near 0.5 means the detector does not read the generator's low-level fingerprint.
+        """
+        if self.patchdiff is None or len(normal_images) < 2:
+            return None
+        x = to_tensor(normal_images, self.config.image_size)
+        r = self.patchdiff.renoise(x, FINGERPRINT_T, g)
+        s_real = [p.score for p in self._predict_raw(x)]
+        s_gen = [p.score for p in self._predict_raw(r)]
+        return float(roc_auc_score([0] * len(s_real) + [1] * len(s_gen), s_real + s_gen))
+
+    # ---- inference ------------------------------------------------------------------------------
+    def predict(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[Prediction]:
+        if self.detector is None:
+            raise RuntimeError("the model is not trained; call fit() or GRAD.load()")
+        out = []
+        for i in range(0, len(images), batch_size):
+            out += self._predict_raw(to_tensor(images[i:i + batch_size], self.config.image_size))
+        return out
+
+    @torch.inference_mode()
+    def _predict_raw(self, x: torch.Tensor) -> list[Prediction]:
+        self.detector.eval()
+        maps, scores = self.postprocess(self.detector(x.to(self.device)))
+        maps, scores = maps.cpu().numpy(), scores.cpu().numpy()
+        return [Prediction(float(s), self.normalize(float(s)), self.threshold is not None and s > self.threshold, m)
+                for s, m in zip(scores, maps)]
+
+    @property
+    def postprocess(self) -> AnomalyMap:
+        if self._postprocess is None:
+            d = self.config.detector
+            self._postprocess = AnomalyMap(self.config.image_size, d.smoothing_sigma, d.score, d.topk).to(self.device)
+        return self._postprocess
+
+    def normalize(self, score: float) -> float:
+        """Map scores so that the validation median is 0 and the threshold 0.5 (linear, then clipped to [0, 1])."""
+        if not self.normalization:
+            return float("nan")
+        lo, thr = self.normalization["median"], self.normalization["threshold"]
+        return float(np.clip(0.5 * (score - lo) / max(thr - lo, 1e-6), 0.0, 1.0))
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        weights = {f"detector.{k}": v for k, v in self.detector.state_dict().items()}
+        if self.patchdiff is not None:
+            weights.update(self.patchdiff.state_dict())
+        bank = {"canvases": self.bank.canvases.half(), "renoised": self.bank.renoised.half()} if self.bank else None
+        meta = {"gradad_version": __version__, "config": self.config.to_dict(), "threshold": self.threshold,
+                "normalization": self.normalization, "info": self.info}
+        modelfile.save(Path(path), meta, weights, bank)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device | None = None, with_bank: bool = False) -> "GRAD":
+        meta, weights, bank = modelfile.load(Path(path), with_bank)
+        model = cls(GRADConfig.from_dict(meta["config"]), device)
+        model.detector = Detector(model.config.detector.width).to(model.device).eval()
+        model.detector.load_state_dict({k[9:]: v for k, v in weights.items() if k.startswith("detector.")})
+        if any(k.startswith("patchdiff.") for k in weights):
+            model.patchdiff = PatchDiff(model.config.patchdiff, model.device)
+            model.patchdiff.load_state_dict(weights)
+        if bank is not None:
+            model.bank = PatternBank(bank["canvases"].float(), bank["renoised"].float())
+        model.threshold = meta["threshold"]
+        model.normalization = meta["normalization"]
+        model.info = meta["info"]
+        return model
+
+    @staticmethod
+    def _phase(progress: Progress | None, name: str):
+        return (lambda step, total, loss: progress(name, step, total, loss)) if progress else None
+
+
+def _thin(curve: list[float], points: int = 200) -> list[float]:
+    """A loss curve reduced to at most `points` means, small enough for model.json and the report."""
+    if len(curve) <= points:
+        return [float(v) for v in curve]
+    chunks = np.array_split(np.asarray(curve), points)
+    return [float(c.mean()) for c in chunks]
