@@ -59,7 +59,7 @@ class DetectorConfig:
 class GRADConfig:
     image_size: int = 128
     seed: int = 0
-    val_quantile: float = 0.99  # threshold = this quantile of held-out normal validation scores
+    false_alarm_rate: float = 0.01  # target rate on normal images; the threshold rule is in gradad/thresholds.py
     patchdiff: PatchDiffConfig = field(default_factory=PatchDiffConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     reweight: ReweightConfig = field(default_factory=ReweightConfig)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from gradad import __version__, modelfile
+from gradad import __version__, modelfile, thresholds
 from gradad.config import GRADConfig, profile
 from gradad.detector.network import Detector
 from gradad.detector.postprocess import AnomalyMap
@@ -107,13 +107,11 @@ class GRAD:
         return PatternBank(torch.cat(canvases), torch.stack(copies, dim=1))
 
     def calibrate(self, val_images: Sequence[np.ndarray], g: torch.Generator) -> None:
-        """Threshold and score normalisation from held-out normal images only; then the fingerprint check."""
-        scores = np.array([p.score for p in self._predict_raw(to_tensor(val_images, self.config.image_size))])
-        q = self.config.val_quantile
-        self.threshold = float(np.quantile(scores, q))
-        lo = float(np.median(scores))
-        self.normalization = {"median": lo, "threshold": self.threshold, "val_quantile": q,
-                              "val_scores": scores.tolist(), "input_range": [-1.0, 1.0]}
+        """Threshold and score normalisation from held-out normal images only (rule: gradad.thresholds), so no
+        test image ever influences the decision; then the fingerprint check."""
+        scores = [p.score for p in self._predict_raw(to_tensor(val_images, self.config.image_size))]
+        self.normalization = thresholds.calibration(scores, self.config.false_alarm_rate)
+        self.threshold = self.normalization["threshold"]
         self.info["fingerprint_auroc"] = self.fingerprint_check(val_images, g)
 
     def fingerprint_check(self, normal_images: Sequence[np.ndarray], g: torch.Generator) -> float | None:
@@ -142,9 +140,7 @@ class GRAD:
     def _predict_raw(self, x: torch.Tensor) -> list[Prediction]:
         self.detector.eval()
         maps, scores = self.postprocess(self.detector(x.to(self.device)))
-        maps, scores = maps.cpu().numpy(), scores.cpu().numpy()
-        return [Prediction(float(s), self.normalize(float(s)), self.threshold is not None and s > self.threshold, m)
-                for s, m in zip(scores, maps)]
+        return to_predictions(maps.cpu().numpy(), scores.cpu().numpy(), self.threshold, self.normalization)
 
     @property
     def postprocess(self) -> AnomalyMap:
@@ -154,11 +150,8 @@ class GRAD:
         return self._postprocess
 
     def normalize(self, score: float) -> float:
-        """Map scores so that the validation median is 0 and the threshold 0.5 (linear, then clipped to [0, 1])."""
-        if not self.normalization:
-            return float("nan")
-        lo, thr = self.normalization["median"], self.normalization["threshold"]
-        return float(np.clip(0.5 * (score - lo) / max(thr - lo, 1e-6), 0.0, 1.0))
+        """The normalised score (0.5 at the threshold); see normalize_score."""
+        return normalize_score(score, self.normalization)
 
     # ---- persistence ----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -190,6 +183,21 @@ class GRAD:
     @staticmethod
     def _phase(progress: Progress | None, name: str):
         return (lambda step, total, loss: progress(name, step, total, loss)) if progress else None
+
+
+def normalize_score(score: float, normalization: dict) -> float:
+    """Validation median -> 0, threshold -> 0.5, linear and unclipped so rankings survive (gradad.thresholds)."""
+    if not normalization:
+        return float("nan")
+    return thresholds.normalize(score, normalization["median"], normalization["threshold"],
+                                thresholds.spread(normalization))
+
+
+def to_predictions(maps: np.ndarray, scores: np.ndarray, threshold: float | None,
+                   normalization: dict) -> list[Prediction]:
+    """Records from a batch of maps and scores; shared by every backend so decisions cannot drift apart."""
+    return [Prediction(float(s), normalize_score(float(s), normalization),
+                       threshold is not None and bool(s > threshold), m) for s, m in zip(scores, maps)]
 
 
 def _thin(curve: list[float], points: int = 200) -> list[float]:

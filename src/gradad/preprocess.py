@@ -14,7 +14,7 @@ def to_tensor(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
     for i, img in enumerate(images):
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 image, got shape {img.shape} dtype {img.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
+        t = torch.tensor(img).permute(2, 0, 1)[None].float()
         if t.shape[-2:] != (size, size):
             t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         out[i] = t[0] / 127.5 - 1.0

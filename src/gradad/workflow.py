@@ -54,7 +54,7 @@ def predict_samples(model: GRAD, samples, batch_size: int = 16) -> tuple[list[Pr
 
 
 def test_category(model: GRAD, data: CategoryData, out: Path, type_groups: dict[str, str] | None = None) -> dict:
-    """Evaluate on the test split with the official protocols; write results.json / results.csv to `out`."""
+    """Evaluate on the test split with the official protocols; write results.json/.csv and report.html to `out`."""
     if not data.test:
         raise ValueError(f"{data.root}: no test images to evaluate on")
     preds, ms = predict_samples(model, data.test)
@@ -71,6 +71,9 @@ def test_category(model: GRAD, data: CategoryData, out: Path, type_groups: dict[
         [{"path": str(s.path), "label": s.label, "defect_type": s.defect_type, "score": p.score,
           "normalized_score": p.normalized_score, "is_anomalous": bool(p.is_anomalous)}
          for s, p in zip(data.test, preds)], indent=1))
+    from gradad.report import write_report  # here, not at the top: matplotlib loads only when a report is written
+
+    write_report(out, model, data, preds, result)
     return result
 
 

@@ -86,6 +86,11 @@ def train(
     if evaluate and ds.test:
         print_results(test_category(model, ds, out))
         console.print(f"results written to {out / 'results.json'}")
+    else:
+        from gradad.report import write_training_report
+
+        write_training_report(out, model)
+    console.print(f"report written to {out / 'report.html'}")
 
 
 @app.command()
@@ -105,6 +110,7 @@ def test(
     result = test_category(model, ds, out or run)
     print_results(result)
     console.print(f"results written to {(out or run) / 'results.json'}")
+    console.print(f"report written to {(out or run) / 'report.html'}")
 
 
 @app.command()
@@ -127,3 +133,4 @@ def demo(
     result = test_category(model, ds, out, type_groups=DEFECT_GROUPS)
     print_results(result)
     console.print(f"results written to {out / 'results.json'}")
+    console.print(f"report written to {out / 'report.html'}")

@@ -217,7 +217,8 @@ def evaluate_category(
     image means all-normal at the map's resolution. Pixel metrics are None (with a warning, never 0) unless every
     anomalous image has a mask. type_groups maps defect types to groups, each reported as auroc_<group> against
     all good images. For MVTec LOCO, layers are the per-image mask layer images for sPRO (default: read by the
-    data layer when data.defects_config is present).
+    data layer when data.defects_config is present; given layers also stand in for missing masks as their union).
+    A NaN or infinite score or map raises ValueError naming the image, since it would silently skew every metric.
     """
     samples = data.test
     if not (len(samples) == len(scores) == len(maps)):

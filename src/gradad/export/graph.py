@@ -1,0 +1,45 @@
+"""The inference graph every backend runs: detector + post-processing as one module, BatchNorm optionally folded."""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn as nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from gradad.detector.network import Detector
+from gradad.detector.postprocess import AnomalyMap
+
+
+class InferenceGraph(nn.Module):
+    """(N, 3, S, S) in [-1, 1] -> (maps (N, S, S), scores (N,)): what GRAD.predict computes after to_tensor."""
+
+    def __init__(self, detector: nn.Module, postprocess: AnomalyMap):
+        super().__init__()
+        self.detector = detector
+        self.postprocess = postprocess
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.postprocess(self.detector(x))
+
+
+def fuse_bn(detector: Detector) -> Detector:
+    """A copy with every Conv-BatchNorm pair folded into one Conv (eval mode only: running statistics are frozen)."""
+    fused = copy.deepcopy(detector).eval()
+    for module in fused.modules():
+        if isinstance(module, nn.Sequential):
+            for i in range(len(module) - 1):
+                if isinstance(module[i], nn.Conv2d) and isinstance(module[i + 1], nn.BatchNorm2d):
+                    module[i] = fuse_conv_bn_eval(module[i], module[i + 1])
+                    module[i + 1] = nn.Identity()
+    return fused
+
+
+def inference_graph(model, fuse: bool = True) -> InferenceGraph:
+    """The graph of a trained GRAD on the CPU in eval mode; the model itself is left untouched."""
+    if model.detector is None:
+        raise RuntimeError("the model is not trained; call fit() or GRAD.load()")
+    detector = fuse_bn(model.detector) if fuse else copy.deepcopy(model.detector).eval()
+    d = model.config.detector
+    post = AnomalyMap(model.config.image_size, d.smoothing_sigma, d.score, d.topk)
+    return InferenceGraph(detector, post).cpu().eval()

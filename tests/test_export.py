@@ -1,0 +1,138 @@
+"""Exports reproduce GRAD.predict: onnxruntime parity on real photographs, metadata round trip, CLI errors."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gradad.cli import app
+from gradad.config import profile
+from gradad.data import read_image
+from gradad.detector.network import Detector
+from gradad.export import OnnxBackend, fuse_bn, read_metadata, sidecar
+from gradad.export.exporters import FORMAT_VERSION, export_onnx
+from gradad.modelfile import ModelFileError
+from gradad.pipeline import GRAD
+from gradad.preprocess import to_tensor
+
+pytest.importorskip("onnxruntime")
+
+
+def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: str = "max") -> GRAD:
+    """An untrained GRAD whose BatchNorm statistics are measured on `images`, so scores spread like a real model's.
+
+    The threshold lies midway between two middle scores: decisions are mixed and no score sits on the threshold.
+    """
+    torch.manual_seed(0)
+    model = GRAD(profile("cpu").replace(**{"image_size": size, "detector.width": width, "detector.score": score}),
+                 device="cpu")
+    model.detector = Detector(width)
+    for m in model.detector.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    with torch.no_grad():
+        model.detector.train()(to_tensor(images, size))
+    model.detector.eval()
+    scores = np.sort([p.score for p in model.predict(images)])
+    mid = len(scores) // 2
+    model.threshold = float((scores[mid - 1] + scores[mid]) / 2)
+    model.normalization = {"median": float(np.median(scores[:mid])), "threshold": model.threshold,
+                           "val_quantile": 0.99, "val_scores": scores[:mid].tolist(), "input_range": [-1.0, 1.0]}
+    return model
+
+
+@pytest.fixture(scope="module")
+def real_images(shared_data) -> list[np.ndarray]:
+    """8 bottle test images (512x512 RGB) and 8 magnetic-tile test images (grayscale, assorted sizes)."""
+    bottle = sorted((shared_data / "mvtec_ad" / "bottle" / "test").glob("*/*.png"))[::10][:8]
+    tile = sorted((shared_data / "magnetic_tile" / "tile" / "test").glob("*/*.*"))[::60][:8]
+    assert len(bottle) == 8 and len(tile) == 8
+    return [read_image(p) for p in bottle + tile]
+
+
+@pytest.mark.parametrize("score", ["max", "topk"])
+def test_onnx_matches_pytorch_on_real_images(tmp_path, real_images, score):
+    model = _model(real_images, score=score)
+    path = export_onnx(model, tmp_path / "model.onnx")
+    backend = OnnxBackend(path, threads=2)
+    expected = model.predict(real_images, batch_size=16)
+    got = backend.predict(real_images, batch_size=5)  # batches of 5 and 1: the batch axis is dynamic
+    map_diff = max(float(np.abs(e.anomaly_map - g.anomaly_map).max()) for e, g in zip(expected, got))
+    score_diff = max(abs(e.score - g.score) for e, g in zip(expected, got))
+    print(f"\nonnx parity ({score}): max map diff {map_diff:.2e}, max score diff {score_diff:.2e}")
+    assert {g.anomaly_map.shape for g in got} == {(128, 128)}
+    assert map_diff <= 1e-4 and score_diff <= 1e-4
+    assert [e.is_anomalous for e in expected] == [g.is_anomalous for g in got]
+    assert 0 < sum(g.is_anomalous for g in got) < len(got)
+    assert np.allclose([e.normalized_score for e in expected], [g.normalized_score for g in got], atol=1e-4)
+    assert backend.threshold == model.threshold
+
+
+def test_fused_batchnorm_matches(real_images):
+    model = _model(real_images[:4], size=64, width=8)
+    x = to_tensor(real_images[:4], 64)
+    with torch.no_grad():
+        assert torch.allclose(fuse_bn(model.detector)(x), model.detector(x), atol=1e-5)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fuse_bn(model.detector).modules())
+
+
+def _saved(tmp_path: Path) -> tuple[GRAD, Path, list[np.ndarray]]:
+    """A tiny saved model in run-folder layout (<run>/model) and a few synthetic images."""
+    images = [np.random.default_rng(i).integers(0, 256, (40 + 8 * i, 56, 3), dtype=np.uint8) for i in range(6)]
+    model = _model(images, size=64, width=8)
+    model.save(tmp_path / "run" / "model")
+    return model, tmp_path / "run", images
+
+
+@pytest.mark.parametrize("fmt,name", [("onnx", "model.onnx"), ("torchscript", "model.torchscript.pt")])
+def test_cli_export_metadata_round_trip(tmp_path, fmt, name):
+    model, run, images = _saved(tmp_path)
+    result = CliRunner().invoke(app, ["export", "--model", str(run), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    path = run / "model" / name
+    meta = json.loads(sidecar(path).read_text())
+    assert meta == read_metadata(path)
+    assert meta["format"] == f"gradad-{fmt}" and meta["format_version"] == FORMAT_VERSION
+    assert meta["image_size"] == 64 and meta["input"]["range"] == [-1.0, 1.0]
+    assert meta["input"]["resize"] == {"size": [64, 64], "mode": "bilinear", "antialias": True,
+                                       "align_corners": False, "skipped_when_already": [64, 64]}
+    assert meta["threshold"] == model.threshold and meta["normalization"] == model.normalization
+    assert meta["gradad_version"] and meta["postprocess"]["score"] == "max"
+    if fmt == "onnx":
+        backend = OnnxBackend(run)
+        assert backend.source == str(path) and backend.metadata == meta
+        got, expected = backend.predict(images), model.predict(images)
+        assert [g.is_anomalous for g in got] == [e.is_anomalous for e in expected]
+
+
+def test_backend_on_unexported_folder_exports_in_memory(tmp_path):
+    model, run, images = _saved(tmp_path)
+    backend = OnnxBackend(run / "model")
+    assert "in memory" in backend.source and not list((run / "model").glob("*.onnx"))
+    assert [round(p.score, 4) for p in backend.predict(images)] == [round(p.score, 4) for p in model.predict(images)]
+
+
+def test_backend_refuses_foreign_files(tmp_path):
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="not a readable ONNX model"):
+        OnnxBackend(tmp_path / "junk.onnx")
+    with pytest.raises(FileNotFoundError):
+        OnnxBackend(tmp_path / "nowhere.onnx")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--model", "{tmp}/nowhere"], "not a gradad model"),
+    (["--model", "{tmp}"], "not a gradad model"),
+    (["--model", "{tmp}", "--format", "tflite"], "--format 'tflite'"),
+])
+def test_cli_export_bad_input_is_one_line_exit_2(tmp_path, args, needle):
+    result = CliRunner().invoke(app, ["export", *[a.format(tmp=tmp_path) for a in args]])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], result.output

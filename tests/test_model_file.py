@@ -1,0 +1,78 @@
+"""The model file users keep: save/load round trip, atomic writes, version checks, and no pickle."""
+import json
+
+import numpy as np
+import pytest
+
+from gradad import GRAD, GRADConfig, modelfile, profile
+from gradad.modelfile import ModelFileError
+
+
+def test_save_load_round_trip_gives_identical_predictions(tiny_run, tmp_path):
+    images = [np.random.default_rng(i).integers(0, 256, (50 + 7 * i, 70, 3), dtype=np.uint8) for i in range(3)]
+    before = tiny_run.model.predict(images)
+    tiny_run.model.save(tmp_path / "m")
+    loaded = GRAD.load(tmp_path / "m")
+    after = loaded.predict(images)
+    assert loaded.config == tiny_run.model.config
+    assert loaded.threshold == tiny_run.model.threshold
+    for a, b in zip(before, after):
+        assert a.score == b.score and a.is_anomalous == b.is_anomalous
+        np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
+
+
+def test_model_records_config_seed_and_versions(tiny_run):
+    meta = json.loads((tiny_run.run / "model" / "model.json").read_text())
+    assert meta["format_version"] == modelfile.FORMAT_VERSION
+    assert meta["gradad_version"]
+    assert meta["config"]["seed"] == tiny_run.model.config.seed
+    assert GRADConfig.from_dict(meta["config"]) == tiny_run.model.config
+    assert meta["threshold"] is not None
+
+
+def test_weights_are_safetensors_not_pickle(tiny_run):
+    files = {p.name for p in (tiny_run.run / "model").iterdir()}
+    assert "model.safetensors" in files
+    assert not any(f.endswith((".pt", ".pth", ".pkl", ".ckpt")) for f in files)
+
+
+def test_incompatible_format_version_says_so(tiny_run, tmp_path):
+    tiny_run.model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    meta["format_version"] = 999
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="format version 999"):
+        GRAD.load(tmp_path / "m")
+
+
+def test_not_a_model_and_truncated_weights(tiny_run, tmp_path):
+    with pytest.raises(ModelFileError, match="not a gradad model"):
+        GRAD.load(tmp_path)
+    tiny_run.model.save(tmp_path / "m")
+    w = tmp_path / "m" / "model.safetensors"
+    w.write_bytes(w.read_bytes()[: 100])
+    with pytest.raises(ModelFileError, match="cannot read model weights"):
+        GRAD.load(tmp_path / "m")
+
+
+def test_interrupted_save_leaves_the_previous_model_loadable(tiny_run, tmp_path, monkeypatch):
+    tiny_run.model.save(tmp_path / "m")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(modelfile, "save_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_run.model.save(tmp_path / "m")
+    assert GRAD.load(tmp_path / "m").threshold == tiny_run.model.threshold
+    assert [p.name for p in tmp_path.iterdir()] == ["m"], "no temporary folders left behind"
+
+
+def test_config_overrides_and_profiles():
+    cfg = profile("cpu").replace(**{"detector.steps": 7, "generation.renoise_t": [10, 20]})
+    assert cfg.detector.steps == 7 and cfg.generation.renoise_t == (10, 20)
+    assert GRADConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(KeyError):
+        cfg.replace(**{"detector.nope": 1})
+    with pytest.raises(KeyError):
+        profile("gpu-huge")
