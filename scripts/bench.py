@@ -167,17 +167,17 @@ def peer_rows(args: argparse.Namespace, size: int) -> list[dict]:
 
 
 def headline(rows: list[dict], size: int) -> list[str]:
+    """peer / gradad ratios at the headline size, gradad taking its best backend for each figure."""
     ours = [r for r in rows if r["model"] == "gradad" and r["size"] == size and "latency_ms_median" in r]
-    if not ours:
-        return []
-    best_lat = min(ours, key=lambda r: r["latency_ms_median"])
-    best_thr = max(ours, key=lambda r: r["throughput_img_s"])
     lines = []
     for r in rows:
-        if r["model"] != "gradad" and r["size"] == size and "latency_ms_median" in r:
-            lines.append(f"{r['model']} / gradad at {size}x{size}: latency x{r['latency_ms_median'] / best_lat['latency_ms_median']:.1f} "
-                         f"(gradad {best_lat['backend']}), throughput x{best_thr['throughput_img_s'] / r['throughput_img_s']:.1f} "
-                         f"in gradad's favour (gradad {best_thr['backend']})")
+        if r["model"] == "gradad" or r["size"] != size or "latency_ms_median" not in r or not ours:
+            continue
+        ratio = {k: r[k] / min(o[k] for o in ours) for k in ("latency_ms_median", "latency_ms_min")}
+        ratio |= {k: max(o[k] for o in ours) / r[k] for k in ("throughput_img_s", "throughput_img_s_best")}
+        lines.append(f"{r['model']} / gradad at {size}x{size}: batch-1 latency x{ratio['latency_ms_median']:.1f} "
+                     f"(fastest runs x{ratio['latency_ms_min']:.1f}), batch throughput "
+                     f"x{ratio['throughput_img_s']:.1f} (x{ratio['throughput_img_s_best']:.1f}) in gradad's favour")
     return lines
 
 
@@ -192,19 +192,22 @@ def markdown(report: dict) -> str:
            "post-processing (map and score); pre-processing of one 512x512 image takes "
            + ", ".join(f"{v:.1f} ms at {k}" for k, v in report["preprocess_ms"].items()) + ".",
            f"- Weights: {report['weights']}.",
-           "- Latency: batch 1, median (p90) after warm-up; throughput: batch "
-           f"{report['batch_size']}; peak RSS: ru_maxrss of the backend's own process (includes the interpreter "
+           "- Latency: batch 1 after warm-up, median (fastest run; the better guide when the CPUs are shared); "
+           f"throughput: batch {report['batch_size']}, from the median (fastest) batch time; load: 1-min load "
+           "average when the row finished. Peak RSS: VmHWM of the backend's own process (includes the interpreter "
            "and torch; the onnxruntime row imports torch for to_tensor). FLOPs: torch.utils.flop_counter "
            "(convolutions and matrix products, 2 per multiply-add).", "",
-           "| model | backend | input | params | GFLOPs/img | file MB | latency ms b=1 | throughput img/s | peak RSS MB |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+           "| model | backend | input | params | GFLOPs/img | file MB | latency ms b=1 | throughput img/s "
+           "| peak RSS MB | load |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["rows"]:
         if "latency_ms_median" not in r:
-            out.append(f"| {r['model']} | {r.get('backend', '-')} | {r['size']} | | | | {r['status']} | | |")
+            out.append(f"| {r['model']} | {r.get('backend', '-')} | {r['size']} | | | | {r['status']} | | | |")
             continue
         out.append(f"| {r['model']} | {r['backend']} | {r['size']} | {r['params'] / 1e6:.2f} M | {r['gflops']:.2f} | "
-                   f"{r['file_mb']:.1f} | {r['latency_ms_median']:.1f} ({r['latency_ms_p90']:.1f}) | "
-                   f"{r['throughput_img_s']:.1f} | {r['peak_rss_mb']:.0f} |")
+                   f"{r['file_mb']:.1f} | {r['latency_ms_median']:.1f} ({r['latency_ms_min']:.1f}) | "
+                   f"{r['throughput_img_s']:.1f} ({r['throughput_img_s_best']:.1f}) | {r['peak_rss_mb']:.0f} | "
+                   f"{r['load_avg_1m']:.1f} |")
     if report["headline"]:
         out += [""] + [f"**{line}**" for line in report["headline"]]
     for note in report.get("notes", []):

@@ -41,16 +41,27 @@ def measure(fn: Callable, one: Callable[[int], object], batch: object, batch_siz
     return {
         "latency_ms_median": 1000 * statistics.median(times),
         "latency_ms_p90": 1000 * times[min(len(times) - 1, int(0.9 * len(times)))],
+        "latency_ms_min": 1000 * times[0],
         "latency_runs": len(times),
         "throughput_img_s": batch_size / statistics.median(btimes),
+        "throughput_img_s_best": batch_size / min(btimes),
+        "load_avg_1m": os.getloadavg()[0],
         "batch_size": batch_size,
         "batch_runs": len(btimes),
     }
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process: VmHWM where /proc exists, else ru_maxrss.
+
+    On Linux, ru_maxrss survives exec: a worker spawned by a 500 MB parent would report at least 500 MB. VmHWM
+    belongs to the worker's own address space, so it measures the backend alone.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_worker(cmd: list[str], timeout: float = 1800) -> dict:

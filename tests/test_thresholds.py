@@ -126,5 +126,5 @@ def test_cli_overrides_change_decisions_as_reported(tiny_run, tmp_path):
     assert seen["rate"][0] == seen["rate"][1]["val_false_alarm_rate"] == 0.25
     assert seen["rate"][1]["false_alarm_rate_bound"] == 2 / 5 and seen["rate"][1]["source"] == "--max-false-alarm-rate"
     assert seen["low"][0] == 1.0 and seen["high"][0] == 0.0
-    assert "false alarms on the 4 validation normals 25.0%" in CliRunner().invoke(
+    assert "false alarms 25.0% on the 4 validation normals, at most 40.0% expected" in CliRunner().invoke(
         app, [*base, "--out", str(tmp_path / "again"), "--max-false-alarm-rate", "0.5"]).stdout

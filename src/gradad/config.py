@@ -26,7 +26,7 @@ class GenerationConfig:
 
     canvases: int = 48  # full-canvas samples from pure noise (local structure kept, global broken)
     renoise_t: tuple[int, ...] = (50, 100, 200)  # real normals lightly re-noised: the fingerprint control
-    renoise_per_image: int = 1
+    renoise_per_image: int = 2
 
 
 @dataclass

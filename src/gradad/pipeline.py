@@ -91,20 +91,27 @@ class GRAD:
         return self
 
     def generate_bank(self, x: torch.Tensor, g: torch.Generator, progress: Progress | None = None) -> PatternBank:
+        """Full canvases from noise, and `renoise_per_image` lightly re-noised copies of each training image
+        (noise levels cycle through `renoise_t` across images, so each copy costs a few denoising steps)."""
         gen = self.config.generation
         size = self.config.image_size
         step = self._phase(progress, "generation")
+        levels = gen.renoise_t
+        total = gen.canvases + gen.renoise_per_image * len(levels)
         canvases = []
-        for i in range(gen.canvases):
-            canvases.append(self.patchdiff.sample_canvas(1, size, g))
+        for i in range(0, gen.canvases, 4):
+            canvases.append(self.patchdiff.sample_canvas(min(4, gen.canvases - i), size, g))
             if step:
-                step(i + 1, gen.canvases + len(gen.renoise_t) * gen.renoise_per_image, 0.0)
-        copies = []
-        for k in range(gen.renoise_per_image * len(gen.renoise_t)):
-            copies.append(self.patchdiff.renoise(x, gen.renoise_t[k % len(gen.renoise_t)], g))
-            if step:
-                step(gen.canvases + k + 1, gen.canvases + len(gen.renoise_t) * gen.renoise_per_image, 0.0)
-        return PatternBank(torch.cat(canvases), torch.stack(copies, dim=1))
+                step(min(i + 4, gen.canvases), total, 0.0)
+        copies = torch.empty(len(x), gen.renoise_per_image, *x.shape[1:])
+        for k in range(gen.renoise_per_image):
+            for j, t in enumerate(levels):
+                idx = [i for i in range(len(x)) if (i + k) % len(levels) == j]
+                if idx:
+                    copies[idx, k] = self.patchdiff.renoise(x[idx], t, g)
+                if step:
+                    step(gen.canvases + k * len(levels) + j + 1, total, 0.0)
+        return PatternBank(torch.cat(canvases), copies)
 
     def calibrate(self, val_images: Sequence[np.ndarray], g: torch.Generator) -> None:
         """Threshold and score normalisation from held-out normal images only (rule: gradad.thresholds), so no

@@ -1,8 +1,4 @@
-"""Score images on disk with a trained model: find, read, predict in batches, write overlays and one table per run.
-
-A production line feeds folders of mixed files, so one unreadable image is skipped and listed, never fatal; and
-every output names its input unambiguously (overlays mirror the input folders, so same-named files cannot collide).
-"""
+"""Score images on disk with a trained model: find, read, predict in batches, write overlays and one table per run."""
 from __future__ import annotations
 
 import csv
@@ -168,6 +164,9 @@ def predict_images(model_path: Path | str, inputs: Sequence[Path | str], out: Pa
                    backend: str = "torch", progress: Callable[[int, int], None] | None = None,
                    warn: Callable[[str], None] | None = None) -> Run:
     """Score every image under `inputs`; write OUT/overlays/..., OUT/predictions.csv and OUT/predictions.json.
+
+    A line feeds folders of mixed files, so an unreadable image is skipped and listed, never fatal; overlays mirror
+    the input folders, so same-named images in different folders cannot overwrite each other.
 
     The threshold is the model's (set at training from validation normals), or `threshold`, or the one the model's
     stored validation scores give for `max_false_alarm_rate` (rule: gradad.thresholds)."""

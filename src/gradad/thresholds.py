@@ -98,11 +98,11 @@ class ThresholdChoice:
         text = {"model": "set at training", "--threshold": "--threshold",
                 "--max-false-alarm-rate": f"--max-false-alarm-rate {r.get('target_false_alarm_rate')}"}[self.source]
         if r.get("val_count"):
-            text += (f"; false alarms on the {r['val_count']} validation normals {r['val_false_alarm_rate']:.1%}, "
-                     f"bound for new normals {r['false_alarm_rate_bound']:.1%}")
+            text += (f"; false alarms {r['val_false_alarm_rate']:.1%} on the {r['val_count']} validation normals, "
+                     f"at most {r['false_alarm_rate_bound']:.1%} expected on new ones")
         if r.get("basis") == "tail_fit":
-            text += f" (target {r['target_false_alarm_rate']:.2%} is below what {r['val_count']} images resolve: " \
-                    f"tail extrapolation)"
+            text += (f"; the {r['target_false_alarm_rate']:.2%} target is below the {1 / (r['val_count'] + 1):.1%} "
+                     f"that {r['val_count']} validation images resolve, so the threshold extrapolates a fitted tail")
         return text
 
 

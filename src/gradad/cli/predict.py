@@ -31,7 +31,7 @@ def predict(
     backend: str = typer.Option("torch", "--backend", help="torch, or onnx (onnxruntime; needs the export extra)."),
 ):
     """Flag anomalous images: one overlay per image (heat map, predicted region outlined) and one table per run."""
-    from gradad.predict import BACKENDS, JSON_FILE, OVERLAYS, CSV_FILE, PredictError, predict_images
+    from gradad.predict import BACKENDS, CSV_FILE, JSON_FILE, OVERLAYS, PredictError, predict_images
 
     if batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {batch_size}")
@@ -44,7 +44,8 @@ def predict(
     if backend not in BACKENDS:
         raise UserError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     bars = Progress(TextColumn("Scoring images"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True)
+                    TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
     task = bars.add_task("predict", total=None)
     warn = lambda text: console.print(f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True)  # noqa: E731
     try:
@@ -56,7 +57,8 @@ def predict(
         raise UserError(str(err)) from None
     n = run.counts
     out_console.print(f"{n['images']} images scored: [bold]{n['anomalous']} anomalous[/bold], {n['normal']} normal"
-                      + (f"; {n['skipped']} skipped (unreadable, listed in {CSV_FILE})" if n["skipped"] else ""))
-    out_console.print(f"threshold {run.threshold.value:.6g} ({escape(run.threshold.describe())})", soft_wrap=True)
+                      + (f"; {n['skipped']} skipped (unreadable, listed in {CSV_FILE})" if n["skipped"] else ""),
+                      soft_wrap=True)
+    out_console.print(f"threshold {run.threshold.value:.6g}: {escape(run.threshold.describe())}", soft_wrap=True)
     out_console.print(f"wrote {escape(str(run.out / CSV_FILE))}, {JSON_FILE} and {n['images']} overlays under "
                       f"{OVERLAYS}/", soft_wrap=True)

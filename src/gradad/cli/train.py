@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gradad.cli.common import UserError, app, console, user_errors
@@ -53,7 +54,7 @@ def print_results(result: dict) -> None:
             v = result[key]
             table.add_row(key, "absent" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v))
     for t, v in result.get("per_type_auroc", {}).items():
-        table.add_row(f"  auroc[{t}]", f"{v:.4f}")
+        table.add_row(escape(f"  auroc[{t}]"), "absent" if v is None else f"{v:.4f}")
     console.print(table)
 
 

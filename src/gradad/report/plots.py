@@ -76,7 +76,8 @@ def pro_plot(fpr: np.ndarray, pro: np.ndarray, limit: float, au_pro: float | Non
     ax.fill_between(fpr[inside], pro[inside], color=ANOMALY_COLOUR, alpha=0.15, lw=0)
     ax.plot(fpr, pro, color=ANOMALY_COLOUR, lw=2)
     ax.axvline(limit, color=ACCENT, ls="--", lw=1.2)
-    ax.text(limit + 0.02, 0.04, f"FPR limit {limit:g}", color=ACCENT, fontsize=9)
+    ax.text(limit + 0.02, 0.97, f"FPR limit {limit:g}", color=ACCENT, fontsize=9, va="top",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_title("PRO curve" + ("" if au_pro is None else f" (AU-PRO {au_pro:.3f})"))
@@ -91,15 +92,15 @@ def score_histogram(normal: Sequence[float], anomalous: Sequence[float], thresho
         both = np.append(both, threshold)
     lo, hi = float(both.min()), float(both.max())
     bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 31)
-    fig = new_figure(6.4, 3.4)
+    fig = new_figure(7.6, 3.4)
     ax = fig.add_subplot()
     if len(normal):
         ax.hist(normal, bins=bins, color=NORMAL_COLOUR, alpha=0.6, label=f"good ({len(normal)})")
     if len(anomalous):
         ax.hist(anomalous, bins=bins, color=ANOMALY_COLOUR, alpha=0.6, label=f"anomalous ({len(anomalous)})")
     if threshold is not None:
-        ax.axvline(threshold, color=ACCENT, ls="--", lw=1.5, label=f"threshold {threshold:.3f}")
-    ax.legend(frameon=False)
+        ax.axvline(threshold, color=ACCENT, ls="--", lw=1.5, label=f"threshold {threshold:.4g}")
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.xaxis.set_major_locator(MaxNLocator(6))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Image scores on the test split")
