@@ -391,3 +391,15 @@ def test_evaluate_category_loads_masks_at_image_resolution(tmp_path, monkeypatch
     gts = [np.zeros((6, 8), bool), np.zeros((6, 8), bool), truth]
     assert out["pixel_auroc"] == pytest.approx(pixel_auroc(gts, maps))
     assert out["au_pro"] == pytest.approx(au_pro(gts, maps))
+
+
+def test_evaluate_category_with_only_anomalous_test_images_reports_image_metrics_absent(tmp_path):
+    from gradad.data.base import CategoryData, Sample
+
+    samples = [Sample(tmp_path / f"{i}.png", 1, "crack") for i in range(2)]
+    data = CategoryData("mvtec", tmp_path, "x", [], [], samples)
+    maps = [np.zeros((4, 4)), np.ones((4, 4))]
+    masks = [np.eye(4, dtype=bool)] * 2
+    with pytest.warns(UserWarning):
+        out = evaluate_category(data, [0.1, 0.9], maps, masks=masks, type_groups={"crack": "structural"})
+    assert out["image_auroc"] is None and out["per_type_auroc"] == {} and out["auroc_structural"] is None

@@ -64,7 +64,7 @@ def group_auroc(labels, scores, types, members) -> float | None:
     y = np.asarray(labels).astype(int).ravel()
     t = np.asarray(types, dtype=object).ravel()
     chosen = (y == 1) & np.isin(t, list(members))
-    if not chosen.any():
+    if not chosen.any() or not (y == 0).any():
         return None
     keep = (y == 0) | chosen
     return image_auroc(y[keep], np.asarray(scores, dtype=np.float64).ravel()[keep])
@@ -272,7 +272,7 @@ def evaluate_category(
         warnings.warn(f"{name}: some anomalous test images have no ground-truth mask; pixel metrics are absent",
                       stacklevel=2)
 
-    out["per_type_auroc"] = per_type_auroc(labels, s, types) if labels.any() else {}
+    out["per_type_auroc"] = per_type_auroc(labels, s, types) if 0 < labels.sum() < len(labels) else {}
     for group in sorted(set((type_groups or {}).values())):
         members = [t for t, g in type_groups.items() if g == group]
         out[f"auroc_{group}"] = group_auroc(labels, s, types, members)

@@ -12,12 +12,16 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from gradad import __version__
 from gradad.export.graph import inference_graph
+
+if TYPE_CHECKING:
+    from gradad.pipeline import GRAD
 
 FORMAT_VERSION = 1
 METADATA_KEY = "gradad"
@@ -37,7 +41,7 @@ def sidecar(path: str | Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def describe(model, fmt: str) -> dict:
+def describe(model: "GRAD", fmt: str) -> dict:
     """Everything a consumer of the exported file needs besides the graph itself."""
     size = model.config.image_size
     d = model.config.detector
@@ -70,7 +74,7 @@ def describe(model, fmt: str) -> dict:
     }
 
 
-def onnx_bytes(model, opset: int = OPSET) -> bytes:
+def onnx_bytes(model: "GRAD", opset: int = OPSET) -> bytes:
     """The checked ONNX graph with its metadata, as bytes (nothing written; OnnxBackend uses this for folders)."""
     import onnx
 
@@ -97,12 +101,12 @@ def onnx_bytes(model, opset: int = OPSET) -> bytes:
     return data
 
 
-def export_onnx(model, path: str | Path) -> Path:
+def export_onnx(model: "GRAD", path: str | Path) -> Path:
     """Write `path` (.onnx, dynamic batch axis) and its JSON sidecar; returns the path."""
     return _write(Path(path), onnx_bytes(model), describe(model, "onnx"))
 
 
-def export_torchscript(model, path: str | Path) -> Path:
+def export_torchscript(model: "GRAD", path: str | Path) -> Path:
     """Write a traced TorchScript module (BatchNorm fused) with the metadata as extra file `gradad.json`."""
     graph = inference_graph(model)
     size = model.config.image_size

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
@@ -9,6 +10,9 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from gradad.detector.network import Detector
 from gradad.detector.postprocess import AnomalyMap
+
+if TYPE_CHECKING:
+    from gradad.pipeline import GRAD
 
 
 class InferenceGraph(nn.Module):
@@ -35,7 +39,7 @@ def fuse_bn(detector: Detector) -> Detector:
     return fused
 
 
-def inference_graph(model, fuse: bool = True) -> InferenceGraph:
+def inference_graph(model: "GRAD", fuse: bool = True) -> InferenceGraph:
     """The graph of a trained GRAD on the CPU in eval mode; the model itself is left untouched."""
     if model.detector is None:
         raise RuntimeError("the model is not trained; call fit() or GRAD.load()")
