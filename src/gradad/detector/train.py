@@ -67,7 +67,24 @@ def jitter(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
     return out
 
 
-def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, g: torch.Generator):
+class RegionSampler:
+    """Random smooth regions drawn from a pool made once, then rolled and flipped: cheap per batch."""
+
+    def __init__(self, size: int, cfg: DetectorConfig, g: torch.Generator, pool: int = 256):
+        self.pool = random_regions(pool, size, cfg.blob_area, cfg.blobs, g)
+        self.g = g
+
+    def __call__(self, n: int) -> torch.Tensor:
+        m = self.pool[torch.randint(0, len(self.pool), (n,), generator=self.g)]
+        dy, dx = torch.randint(0, m.shape[-1], (2,), generator=self.g).tolist()
+        m = m.roll(shifts=(dy, dx), dims=(-2, -1))
+        if torch.rand(1, generator=self.g).item() < 0.5:
+            m = m.flip(-1)
+        return m
+
+
+def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, regions: RegionSampler,
+                      g: torch.Generator):
     """Assemble one batch: (composite, real, target, control) with target/control at the detector's stride."""
     n, _, s, _ = images.shape
     b = cfg.batch_size
@@ -77,14 +94,13 @@ def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConf
     whole = (torch.rand(b, generator=g) < cfg.whole_renoised).view(-1, 1, 1, 1)
     base = torch.where(whole, renoised, real)
 
-    ctrl = random_regions(b, s, cfg.blob_area, cfg.blobs, g)
+    ctrl = regions(b)
     x = base * (1 - ctrl) + renoised * ctrl
 
     canvas = bank.canvases[torch.randint(0, len(bank.canvases), (b,), generator=g)]
     shift = torch.randint(0, s, (2,), generator=g).tolist()
     canvas = canvas.roll(shifts=shift, dims=(-2, -1))
-    anom = random_regions(b, s, cfg.blob_area, cfg.blobs, g)
-    anom = anom * (torch.rand(b, generator=g) < 0.5).view(-1, 1, 1, 1).float()
+    anom = regions(b) * (torch.rand(b, generator=g) < 0.5).view(-1, 1, 1, 1).float()
     x = x * (1 - anom) + canvas * anom
 
     x = jitter(x, cfg.jitter, g)
@@ -100,10 +116,11 @@ def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig,
     net = Detector(cfg.width).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    regions = RegionSampler(images.shape[-1], cfg, g)
     losses = []
     net.train()
     for step in range(cfg.steps):
-        x, real, target, control = (t.to(device) for t in contrastive_batch(images, bank, cfg, g))
+        x, real, target, control = (t.to(device) for t in contrastive_batch(images, bank, cfg, regions, g))
         z = net(x)
         bce_pos = F.binary_cross_entropy_with_logits(z, torch.ones_like(z), reduction="none")
         bce_neg = F.binary_cross_entropy_with_logits(z, torch.zeros_like(z), reduction="none")
