@@ -76,3 +76,34 @@ def test_config_overrides_and_profiles():
         cfg.replace(**{"detector.nope": 1})
     with pytest.raises(KeyError):
         profile("gpu-huge")
+
+
+def test_interrupted_training_resumes_from_the_completed_generation_phase(tmp_path, monkeypatch):
+    from conftest import TINY_CONFIG
+    from gradad.data import load_category
+    from gradad.data.demo import write_demo
+    from gradad.detector import train as detector_train
+    from gradad.workflow import CHECKPOINT_DIR, train_category
+
+    data = load_category(write_demo(tmp_path / "data", size=64, n_train=8, n_test_good=1, n_per_type=1))
+    cfg = profile("cpu").replace(**TINY_CONFIG)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("gradad.pipeline.train_detector", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_category(data, cfg, tmp_path / "run")
+    assert (tmp_path / "run" / CHECKPOINT_DIR / "generator" / "model.json").is_file()
+
+    monkeypatch.setattr("gradad.pipeline.train_detector", detector_train.train_detector)
+    trained = []
+    monkeypatch.setattr("gradad.patchdiff.PatchDiff.fit", lambda *a, **k: trained.append(1) or [])
+    model = train_category(data, cfg, tmp_path / "run")
+    assert trained == [], "PatchDiff was trained again instead of resumed"
+    assert model.info["resumed_from"].endswith("generator")
+    assert (tmp_path / "run" / "model" / "model.json").is_file()
+    assert not (tmp_path / "run" / CHECKPOINT_DIR).exists()
+
+    fresh = train_category(data, cfg.replace(seed=5), tmp_path / "other")
+    assert "resumed_from" not in fresh.info

@@ -10,11 +10,11 @@ class PatchDiffConfig:
     """PatchDiff: a DDPM whose denoiser sees only a bounded local window of `receptive_field` pixels."""
 
     receptive_field: int = 60  # bound on r, pixels at the working resolution; a test measures it
-    channels: int = 48
+    channels: int = 32
     timesteps: int = 1000  # training diffusion steps (cosine schedule, epsilon prediction)
     crop: int = 48  # training crops, a little larger than r
     steps: int = 1500
-    batch_size: int = 32
+    batch_size: int = 16
     lr: float = 2e-3
     ema: float = 0.995
     sample_steps: int = 25  # DDIM steps for a full canvas
@@ -24,7 +24,7 @@ class PatchDiffConfig:
 class GenerationConfig:
     """The contrastive-pattern bank made once per model from PatchDiff."""
 
-    canvases: int = 48  # full-canvas samples from pure noise (local structure kept, global broken)
+    canvases: int = 32  # full-canvas samples from pure noise (local structure kept, global broken)
     renoise_t: tuple[int, ...] = (50, 100, 200)  # real normals lightly re-noised: the fingerprint control
     renoise_per_image: int = 2
 

@@ -8,6 +8,8 @@ Images are uint8 HxWx3 numpy arrays of any size. Only the detector runs at infer
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from gradad.patchdiff import PatchDiff
 from gradad.preprocess import to_tensor
 
 Progress = Callable[[str, int, int, float], None]  # (phase, step, total, loss)
+PHASES = ("patchdiff", "generation", "detector", "calibration")
 FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
 
 
@@ -57,38 +60,78 @@ class GRAD:
 
     # ---- training -------------------------------------------------------------------------------
     def fit(self, train_images: Sequence[np.ndarray], val_images: Sequence[np.ndarray],
-            progress: Progress | None = None) -> "GRAD":
-        cfg = self.config
+            progress: Progress | None = None, checkpoint: str | Path | None = None) -> "GRAD":
+        """All phases: PatchDiff, pattern bank, detector, calibration.
+
+        With `checkpoint` (a folder), each completed generation phase is saved there and reused by a later
+        call with the same settings, so an interrupted training resumes from the last completed phase.
+        """
         if len(train_images) < 2:
             raise ValueError(f"need at least 2 normal training images, got {len(train_images)}")
         if len(val_images) < 1:
             raise ValueError("need at least 1 held-out normal validation image to set the threshold")
-        torch.manual_seed(cfg.seed)
-        g = torch.Generator().manual_seed(cfg.seed)
-        x = to_tensor(train_images, cfg.image_size)
-        timings = self.info["timings_s"]
+        x = to_tensor(train_images, self.config.image_size)
+        if not (checkpoint and self._resume(Path(checkpoint))):
+            self.fit_generator(x, progress)
+            if checkpoint:
+                self._save_generator(Path(checkpoint))
+        self.fit_detector(x, val_images, progress)
+        return self
 
+    def fit_generator(self, x: torch.Tensor, progress: Progress | None = None) -> None:
+        """Train PatchDiff on the normal images (N, 3, S, S) and make the contrastive-pattern bank."""
+        cfg = self.config
+        timings = self.info["timings_s"]
         t0 = time.perf_counter()
+        torch.manual_seed(cfg.seed)
         self.patchdiff = PatchDiff(cfg.patchdiff, self.device)
-        curve = self.patchdiff.fit(x, g, self._phase(progress, "patchdiff"))
+        curve = self.patchdiff.fit(x, _generator(cfg.seed, "patchdiff"), self._phase(progress, "patchdiff"))
         self.info["patchdiff_loss"] = _thin(curve)
         self.info["receptive_field"] = self.patchdiff.receptive_field(cfg.image_size)
         timings["patchdiff"] = time.perf_counter() - t0
-
         t0 = time.perf_counter()
-        self.bank = self.generate_bank(x, g, progress)
+        self.bank = self.generate_bank(x, _generator(cfg.seed, "generation"), progress)
         timings["generation"] = time.perf_counter() - t0
 
+    def fit_detector(self, x: torch.Tensor, val_images: Sequence[np.ndarray], progress: Progress | None = None) -> None:
+        """Train the detector against the bank, then set the threshold from the validation images."""
+        cfg = self.config
+        timings = self.info["timings_s"]
         t0 = time.perf_counter()
-        self.detector, curve = train_detector(x, self.bank, cfg.detector, cfg.reweight, g, self.device,
+        torch.manual_seed(cfg.seed)
+        self.detector, curve = train_detector(x, self.bank, cfg.detector, cfg.reweight,
+                                              _generator(cfg.seed, "detector"), self.device,
                                               self._phase(progress, "detector"))
         self.info["detector_loss"] = _thin(curve)
         timings["detector"] = time.perf_counter() - t0
-
         t0 = time.perf_counter()
-        self.calibrate(val_images, g)
+        self.calibrate(val_images, _generator(cfg.seed, "calibration"))
         timings["calibration"] = time.perf_counter() - t0
-        return self
+
+    def _generator_key(self) -> dict:
+        c = self.config
+        return {"image_size": c.image_size, "seed": c.seed, "patchdiff": dataclasses.asdict(c.patchdiff),
+                "generation": dataclasses.asdict(c.generation)}
+
+    def _save_generator(self, folder: Path) -> None:
+        info = {k: v for k, v in self.info.items() if k in ("patchdiff_loss", "receptive_field", "timings_s")}
+        modelfile.save(folder / "generator", {"gradad_version": __version__, "key": self._generator_key(),
+                                              "info": info}, self.patchdiff.state_dict(), self._bank_tensors())
+
+    def _resume(self, folder: Path) -> bool:
+        """Load PatchDiff and the bank from a checkpoint made with the same settings; False if there is none."""
+        try:
+            meta, weights, bank = modelfile.load(folder / "generator", with_bank=True)
+        except modelfile.ModelFileError:
+            return False
+        if json.loads(json.dumps(meta.get("key"))) != json.loads(json.dumps(self._generator_key())) or bank is None:
+            return False
+        self.patchdiff = PatchDiff(self.config.patchdiff, self.device)
+        self.patchdiff.load_state_dict(weights)
+        self.bank = PatternBank(bank["canvases"].float(), bank["renoised"].float())
+        self.info.update(meta["info"])
+        self.info["resumed_from"] = str(folder / "generator")
+        return True
 
     def generate_bank(self, x: torch.Tensor, g: torch.Generator, progress: Progress | None = None) -> PatternBank:
         """Full canvases from noise, and `renoise_per_image` lightly re-noised copies of each training image
@@ -165,7 +208,7 @@ class GRAD:
         weights = {f"detector.{k}": v for k, v in self.detector.state_dict().items()}
         if self.patchdiff is not None:
             weights.update(self.patchdiff.state_dict())
-        bank = {"canvases": self.bank.canvases.half(), "renoised": self.bank.renoised.half()} if self.bank else None
+        bank = self._bank_tensors()
         meta = {"gradad_version": __version__, "config": self.config.to_dict(), "threshold": self.threshold,
                 "normalization": self.normalization, "info": self.info}
         modelfile.save(Path(path), meta, weights, bank)
@@ -187,6 +230,10 @@ class GRAD:
         model.info = meta["info"]
         return model
 
+    def _bank_tensors(self) -> dict[str, torch.Tensor] | None:
+        """The bank in half precision: a quarter of the float32 size, far below the images' own 8-bit noise."""
+        return {"canvases": self.bank.canvases.half(), "renoised": self.bank.renoised.half()} if self.bank else None
+
     @staticmethod
     def _phase(progress: Progress | None, name: str):
         return (lambda step, total, loss: progress(name, step, total, loss)) if progress else None
@@ -205,6 +252,11 @@ def to_predictions(maps: np.ndarray, scores: np.ndarray, threshold: float | None
     """Records from a batch of maps and scores; shared by every backend so decisions cannot drift apart."""
     return [Prediction(float(s), normalize_score(float(s), normalization),
                        threshold is not None and bool(s > threshold), m) for s, m in zip(scores, maps)]
+
+
+def _generator(seed: int, phase: str) -> torch.Generator:
+    """One random stream per phase, so a resumed or re-run phase draws exactly what it drew the first time."""
+    return torch.Generator().manual_seed(seed * 1000 + PHASES.index(phase))
 
 
 def _thin(curve: list[float], points: int = 200) -> list[float]:

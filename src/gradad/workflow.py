@@ -6,6 +6,7 @@ produced by the same path.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -18,6 +19,7 @@ from gradad.evaluation import evaluate_category, write_results
 from gradad.pipeline import GRAD, Prediction, Progress
 
 MODEL_DIR = "model"
+CHECKPOINT_DIR = "checkpoint"  # completed generation phases of an unfinished training, for resuming
 
 
 def read_images(samples, on_image: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
@@ -30,15 +32,21 @@ def read_images(samples, on_image: Callable[[int, int], None] | None = None) -> 
 
 
 def train_category(data: CategoryData, config: GRADConfig, out: Path, progress: Progress | None = None) -> GRAD:
-    """Fit on the normal training images, calibrate on the held-out normal images, save `<out>/model`."""
+    """Fit on the normal training images, calibrate on the held-out normal images, save `<out>/model`.
+
+    If an earlier run into the same `out` was interrupted after PatchDiff and the bank were made, they are
+    reused (same settings only) rather than trained again.
+    """
     if not data.train:
         raise ValueError(f"{data.root}: no normal training images")
     train = read_images(data.train)
     val = read_images(data.val)
-    model = GRAD(config).fit(train, val, progress)
+    checkpoint = Path(out) / CHECKPOINT_DIR
+    model = GRAD(config).fit(train, val, progress, checkpoint=checkpoint)
     model.info["data"] = {"dataset": data.dataset, "root": str(data.root), "category": data.category,
                           "num_train": len(train), "num_val": len(val)}
     model.save(Path(out) / MODEL_DIR)
+    shutil.rmtree(checkpoint, ignore_errors=True)
     return model
 
 

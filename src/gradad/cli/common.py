@@ -29,7 +29,7 @@ USER_ERRORS = (UserError, DatasetError, ModelFileError, FileNotFoundError, NotAD
 
 
 def user_errors(fn):
-    """Turn user errors raised by a command into `error: <message>` on stderr and exit code 2."""
+    """Turn user errors into `error: <message>` on stderr and exit code 2; Ctrl-C into a resume hint and 130."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -38,5 +38,9 @@ def user_errors(fn):
         except USER_ERRORS as err:
             console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
             sys.exit(2)
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted.[/yellow] Run the same command again to resume: completed phases "
+                          "(PatchDiff and the pattern bank) are kept in the run folder's checkpoint/.", highlight=False)
+            sys.exit(130)
 
     return wrapper

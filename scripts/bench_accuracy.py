@@ -1,0 +1,151 @@
+"""Accuracy benchmark: GRAD (cpu profile, reweighting variants) and baselines on the shared real data sets.
+
+Each (set, seed) trains PatchDiff and the pattern bank once, then one detector per reweighting method, all
+through the product's own code path (GRAD.fit_generator / fit_detector, evaluate_category). Results are
+cached as JSON under --out, so an interrupted run continues; the marked section of BENCHMARKS.md is then
+regenerated from every cached result. Never run by tests.
+
+    python scripts/bench_accuracy.py --sets mvtec_ad/bottle magnetic_tile/tile --seeds 0 1
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baselines import MeanStd, cutpaste_model  # noqa: E402
+
+from gradad.config import profile  # noqa: E402
+from gradad.data import load_category  # noqa: E402
+from gradad.evaluation import evaluate_category  # noqa: E402
+from gradad.pipeline import GRAD  # noqa: E402
+from gradad.preprocess import to_tensor  # noqa: E402
+from gradad.reweighting import METHODS  # noqa: E402
+from gradad.workflow import predict_samples, read_images  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+KEYS = ("image_auroc", "pixel_auroc", "au_pro", "image_f1_max")
+
+
+def evaluate(data, scores, maps) -> dict:
+    r = evaluate_category(data, scores, maps)
+    return {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"]}
+
+
+def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict) -> None:
+    data = load_category(SHARED / name)
+    cfg = profile("cpu").replace(seed=seed, **overrides)
+    folder = out / name.replace("/", "__") / f"seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    train, val = read_images(data.train), read_images(data.val)
+    test_images = read_images(data.test)
+
+    def save(variant: str, result: dict) -> None:
+        result |= {"set": name, "seed": seed, "variant": variant, "num_test": len(data.test)}
+        (folder / f"{variant}.json").write_text(json.dumps(result, indent=1))
+        print(name, seed, variant, {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}, flush=True)
+
+    if not (folder / "meanstd.json").exists():
+        ms = MeanStd(cfg.image_size).fit(train)
+        save("meanstd", evaluate(data, *ms.predict(test_images)))
+    if not (folder / "cutpaste.json").exists():
+        t0 = time.perf_counter()
+        m = cutpaste_model(cfg, train, val)
+        preds, _ = predict_samples(m, data.test)
+        save("cutpaste", evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
+             | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None})
+
+    todo = [m for m in methods if not (folder / f"grad-{m}.json").exists()]
+    if not todo:
+        return
+    model = GRAD(cfg)
+    x = to_tensor(train, cfg.image_size)
+    model.fit_generator(x)
+    gen_times = dict(model.info["timings_s"])
+    for method in todo:
+        model.config = cfg.replace(**{"reweight.method": method})
+        model.info["timings_s"] = dict(gen_times)
+        model.fit_detector(x, val)
+        preds, ms = predict_samples(model, data.test)
+        save(f"grad-{method}", evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
+             | {"fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
+                "inference_ms_per_image": ms})
+
+
+def fmt(v) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def table(out: Path) -> str:
+    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*/seed*/*.json"))]
+    if not rows:
+        return "_no results yet_"
+    lines = ["| set | variant | seeds | image AUROC | pixel AUROC | AU-PRO | F1-max | fingerprint AUROC | train min (PatchDiff / generation / detector) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["set"], r["variant"]), []).append(r)
+    for (s, v), rs in sorted(groups.items()):
+        def agg(key):
+            vals = [r.get(key) for r in rs if r.get(key) is not None]
+            if not vals:
+                return "–"
+            return f"{np.mean(vals):.3f}" + (f" ± {np.std(vals):.3f}" if len(vals) > 1 else "")
+        t = rs[0].get("timings_s") or {}
+        times = " / ".join(f"{t[k] / 60:.1f}" for k in ("patchdiff", "generation", "detector") if k in t) or "–"
+        lines.append(f"| {s} | {v} | {','.join(str(r['seed']) for r in rs)} | {agg('image_auroc')} | "
+                     f"{agg('pixel_auroc')} | {agg('au_pro')} | {agg('image_f1_max')} | {agg('fingerprint_auroc')} | {times} |")
+    lines += ["", "Per defect type, image AUROC (mean over seeds):", "",
+              "| set | variant | " + "per-type AUROC |", "|---|---|---|"]
+    for (s, v), rs in sorted(groups.items()):
+        types = sorted({t for r in rs for t in r.get("per_type_auroc", {})})
+        cells = ", ".join(f"{t} {np.mean([r['per_type_auroc'][t] for r in rs if t in r['per_type_auroc']]):.3f}" for t in types)
+        lines.append(f"| {s} | {v} | {cells} |")
+    return "\n".join(lines)
+
+
+def write_markdown(out: Path, md: Path, command: str) -> None:
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    body = (f"{START}\n_Generated by `{command}` on {datetime.date.today()}; do not edit by hand._\n\n"
+            f"- Machine: {cpu}, {torch.get_num_threads()} torch threads per process; data: ../shared/data "
+            f"(downsampled copies, see its README); profile `cpu` (128 px) with the overrides in the command.\n"
+            f"- GRAD variants share PatchDiff and the pattern bank per (set, seed); meanstd and cutpaste are baselines "
+            f"(cutpaste = a hand-made anomaly simulation, never part of gradad's default).\n\n{table(out)}\n{END}")
+    text = md.read_text() if md.exists() else "# Benchmarks\n"
+    if START in text:
+        text = text[:text.index(START)] + body + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n## Accuracy\n\n" + body + "\n"
+    md.write_text(text)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sets", nargs="+", default=["mvtec_ad/bottle"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides KEY=VALUE")
+    p.add_argument("--out", type=Path, default=REPO / "runs" / "bench_accuracy")
+    p.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
+    p.add_argument("--table-only", action="store_true")
+    a = p.parse_args()
+    overrides = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.overrides)}
+    if not a.table_only:
+        for name in a.sets:
+            for seed in a.seeds:
+                run_set(name, seed, a.methods, a.out, overrides)
+    write_markdown(a.out, a.markdown, "python scripts/bench_accuracy.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
