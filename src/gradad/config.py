@@ -27,6 +27,7 @@ class GenerationConfig:
     canvases: int = 32  # full-canvas samples from pure noise (local structure kept, global broken)
     renoise_t: tuple[int, ...] = (50, 100, 200)  # real normals lightly re-noised: the fingerprint control
     renoise_per_image: int = 2
+    snapshots: tuple[float, ...] = (0.1, 0.25, 0.5)  # fractions of PatchDiff training whose EMA denoisers also draw canvases
 
 
 @dataclass
@@ -92,11 +93,38 @@ class GRADConfig:
             node = d
             *parents, leaf = key.split(".")
             for p in parents:
+                if not isinstance(node.get(p), dict):
+                    raise KeyError(f"unknown config key {key!r}")
                 node = node[p]
-            if leaf not in node:
+            if leaf not in node or isinstance(node[leaf], dict):
                 raise KeyError(f"unknown config key {key!r}")
             node[leaf] = value
-        return GRADConfig.from_dict(d)
+        return GRADConfig.from_dict(d).validate()
+
+    def validate(self) -> "GRADConfig":
+        """Raise ValueError naming the first out-of-range setting (before minutes of training are spent)."""
+        from gradad.reweighting import METHODS
+
+        checks = [
+            ("image_size", self.image_size, isinstance(self.image_size, int) and self.image_size >= 32
+             and self.image_size % 32 == 0, "a multiple of 32, at least 32"),
+            ("false_alarm_rate", self.false_alarm_rate, 0 < self.false_alarm_rate < 1, "in (0, 1)"),
+            ("patchdiff.crop", self.patchdiff.crop, 8 <= self.patchdiff.crop <= self.image_size, "in [8, image_size]"),
+            ("reweight.method", self.reweight.method, self.reweight.method in METHODS, f"one of {', '.join(METHODS)}"),
+            ("detector.score", self.detector.score, self.detector.score in ("max", "topk"), "max or topk"),
+        ]
+        for name in ("patchdiff.steps", "patchdiff.batch_size", "patchdiff.channels", "patchdiff.sample_steps",
+                     "generation.canvases", "generation.renoise_per_image", "detector.steps", "detector.batch_size",
+                     "detector.width"):
+            section, field_name = name.split(".")
+            v = getattr(getattr(self, section), field_name)
+            checks.append((name, v, isinstance(v, int) and v >= 1, "a positive integer"))
+        checks.append(("generation.renoise_t", self.generation.renoise_t,
+                       all(0 < t < self.patchdiff.timesteps for t in self.generation.renoise_t), "noise levels in (0, timesteps)"))
+        for name, value, ok, expected in checks:
+            if not ok:
+                raise ValueError(f"config {name}={value!r} is out of range: expected {expected}")
+        return self
 
 
 def profile(name: str) -> GRADConfig:
@@ -106,7 +134,8 @@ def profile(name: str) -> GRADConfig:
         return base
     if name == "demo":
         return base.replace(**{
-            "patchdiff.steps": 400, "generation.canvases": 16, "detector.steps": 500,
+            "patchdiff.steps": 400, "generation.canvases": 24, "generation.renoise_per_image": 1,
+            "detector.steps": 600,
         })
     if name == "paper":
         return base.replace(**{

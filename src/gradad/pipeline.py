@@ -85,7 +85,8 @@ class GRAD:
         t0 = time.perf_counter()
         torch.manual_seed(cfg.seed)
         self.patchdiff = PatchDiff(cfg.patchdiff, self.device)
-        curve = self.patchdiff.fit(x, _generator(cfg.seed, "patchdiff"), self._phase(progress, "patchdiff"))
+        curve = self.patchdiff.fit(x, _generator(cfg.seed, "patchdiff"), self._phase(progress, "patchdiff"),
+                                   snapshots=cfg.generation.snapshots)
         self.info["patchdiff_loss"] = _thin(curve)
         self.info["receptive_field"] = self.patchdiff.receptive_field(cfg.image_size)
         timings["patchdiff"] = time.perf_counter() - t0
@@ -134,18 +135,22 @@ class GRAD:
         return True
 
     def generate_bank(self, x: torch.Tensor, g: torch.Generator, progress: Progress | None = None) -> PatternBank:
-        """Full canvases from noise, and `renoise_per_image` lightly re-noised copies of each training image
-        (noise levels cycle through `renoise_t` across images, so each copy costs a few denoising steps)."""
+        """Full canvases from noise (shared evenly among the training snapshots and the final denoiser), and
+        `renoise_per_image` lightly re-noised copies of each training image (noise levels cycle through
+        `renoise_t` across images, so each copy costs a few denoising steps)."""
         gen = self.config.generation
         size = self.config.image_size
         step = self._phase(progress, "generation")
         levels = gen.renoise_t
         total = gen.canvases + gen.renoise_per_image * len(levels)
+        nets = [*self.patchdiff.snapshots, self.patchdiff.ema]
         canvases = []
         for i in range(0, gen.canvases, 4):
-            canvases.append(self.patchdiff.sample_canvas(min(4, gen.canvases - i), size, g))
+            net = nets[min(len(nets) - 1, i * len(nets) // gen.canvases)]
+            canvases.append(self.patchdiff.sample_canvas(min(4, gen.canvases - i), size, g, net=net))
             if step:
                 step(min(i + 4, gen.canvases), total, 0.0)
+        self.patchdiff.snapshots = []
         copies = torch.empty(len(x), gen.renoise_per_image, *x.shape[1:])
         for k in range(gen.renoise_per_image):
             for j, t in enumerate(levels):
@@ -231,7 +236,7 @@ class GRAD:
         return model
 
     def _bank_tensors(self) -> dict[str, torch.Tensor] | None:
-        """The bank in half precision: a quarter of the float32 size, far below the images' own 8-bit noise."""
+        """The bank in half precision: half the float32 size; the rounding is far below 8-bit image quantisation."""
         return {"canvases": self.bank.canvases.half(), "renoised": self.bank.renoised.half()} if self.bank else None
 
     @staticmethod

@@ -40,8 +40,8 @@ def build_config(profile_name: str, seed: Optional[int], overrides: list[str]) -
         extra["seed"] = seed
     try:
         return cfg.replace(**extra)
-    except (KeyError, TypeError) as err:
-        raise UserError(f"--set: {err}") from None
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f"--set: {str(err).strip(chr(39))}") from None
 
 
 def print_results(result: dict) -> None:

@@ -29,11 +29,20 @@ class PatchDiff:
         self.net = PatchUNet(cfg.channels).to(self.device)
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
         self.schedule = CosineSchedule(cfg.timesteps)
+        self.snapshots: list[PatchUNet] = []  # earlier EMA denoisers, kept only while the bank is made
 
     # ---- training -------------------------------------------------------------------------------
     def fit(self, images: torch.Tensor, generator: torch.Generator,
-            progress: Callable[[int, int, float], None] | None = None) -> list[float]:
-        """Denoising score matching on random crops of the normal images (N, 3, H, W); returns the loss curve."""
+            progress: Callable[[int, int, float], None] | None = None,
+            snapshots: tuple[float, ...] = ()) -> list[float]:
+        """Denoising score matching on random crops of the normal images (N, 3, H, W); returns the loss curve.
+
+        `snapshots`: fractions of training at which a copy of the EMA denoiser is kept in `self.snapshots`.
+        Early denoisers make cruder patterns, later ones subtler: sampling from several spans the range
+        from far-from-normal to near-normal contrastive patterns.
+        """
+        self.snapshots = []
+        keep = {max(1, round(f * self.cfg.steps)) for f in snapshots}
         cfg = self.cfg
         opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=0.0)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
@@ -55,6 +64,8 @@ class PatchDiff:
             opt.step()
             sched.step()
             self._update_ema(step)
+            if step + 1 in keep and step + 1 < cfg.steps:
+                self.snapshots.append(copy.deepcopy(self.ema))
             losses.append(loss.item())
             if progress is not None:
                 progress(step + 1, cfg.steps, loss.item())
@@ -69,23 +80,25 @@ class PatchDiff:
 
     # ---- sampling -------------------------------------------------------------------------------
     @torch.no_grad()
-    def denoise(self, x_t: torch.Tensor, t_start: int, steps: int) -> torch.Tensor:
-        """Run DDIM from noise level t_start down to a clean image with the EMA denoiser."""
+    def denoise(self, x_t: torch.Tensor, t_start: int, steps: int, net: PatchUNet | None = None) -> torch.Tensor:
+        """Run DDIM from noise level t_start down to a clean image with the EMA denoiser (or `net`)."""
+        net = net or self.ema
         ts = self.schedule.ddim_timesteps(steps, t_start)
         x = x_t.to(self.device)
         for i, t in enumerate(ts):
             t_prev = ts[i + 1] if i + 1 < len(ts) else 0
-            eps = self.ema(x, torch.full((x.shape[0],), t, device=self.device, dtype=torch.long))
+            eps = net(x, torch.full((x.shape[0],), t, device=self.device, dtype=torch.long))
             x = self.schedule.ddim_step(x, eps, t, t_prev)
         return x.clamp(-1, 1).cpu()
 
     @torch.no_grad()
-    def sample_canvas(self, n: int, size: int, generator: torch.Generator, batch: int = 8) -> torch.Tensor:
+    def sample_canvas(self, n: int, size: int, generator: torch.Generator, batch: int = 8,
+                      net: PatchUNet | None = None) -> torch.Tensor:
         """Full canvases from pure noise: locally plausible, globally scrambled."""
         out = []
         for i in range(0, n, batch):
             noise = torch.randn((min(batch, n - i), 3, size, size), generator=generator)
-            out.append(self.denoise(noise, self.cfg.timesteps, self.cfg.sample_steps))
+            out.append(self.denoise(noise, self.cfg.timesteps, self.cfg.sample_steps, net))
         return torch.cat(out)
 
     @torch.no_grad()

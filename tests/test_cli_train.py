@@ -1,0 +1,63 @@
+"""`gradad train`, `gradad test` and `gradad demo` from a user's side: results written, bad input is one line."""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import TINY_CONFIG
+from gradad.cli import app
+
+runner = CliRunner()
+TINY_SET = [f"--set={k}={json.dumps(v)}" for k, v in TINY_CONFIG.items()]
+
+
+def one_line_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    lines = [l for l in result.output.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert "Traceback" not in result.output
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def test_train_then_test_writes_model_results_and_report(tiny_run, tmp_path):
+    data_root = tiny_run.data.root
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["train", "--data", str(data_root), "--out", str(out), "--seed", "3", *TINY_SET])
+    assert r.exit_code == 0, r.output
+    assert (out / "model" / "model.json").is_file() and (out / "results.json").is_file()
+    assert (out / "report.html").is_file() and (out / "results.csv").is_file()
+    assert json.loads((out / "model" / "model.json").read_text())["config"]["seed"] == 3
+
+    r = runner.invoke(app, ["test", "--model", str(out), "--data", str(data_root), "--out", str(tmp_path / "t")])
+    assert r.exit_code == 0, r.output
+    results = json.loads((tmp_path / "t" / "results.json").read_text())["results"][0]
+    assert results["category"] == "widget" and results["num_images"] == len(tiny_run.data.test)
+    assert set(results["per_type_auroc"]) == set(tiny_run.data.defect_types)
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--data", "/nonexistent/place"], ["/nonexistent/place"]),
+    (["--profile", "huge"], ["--profile", "huge"]),
+    (["--set", "detector.steps=-4"], ["detector.steps", "positive integer"]),
+    (["--set", "detector.nope=1"], ["detector.nope"]),
+    (["--set", "no-equals-sign"], ["KEY=VALUE"]),
+    (["--set", "image_size=100"], ["image_size", "multiple of 32"]),
+])
+def test_train_bad_input_is_one_line(tiny_run, tmp_path, args, fragments):
+    base = {"--data": str(tiny_run.data.root)}
+    argv = ["train", "--out", str(tmp_path / "x")]
+    if "--data" not in args:
+        argv += ["--data", base["--data"]]
+    one_line_error(runner.invoke(app, argv + args), *fragments)
+
+
+def test_test_with_a_path_that_is_not_a_model(tiny_run, tmp_path):
+    one_line_error(runner.invoke(app, ["test", "--model", str(tmp_path), "--data", str(tiny_run.data.root)]),
+                   "not a gradad model")
+
+
+def test_test_on_a_folder_without_the_layout(tiny_run, tmp_path):
+    (tmp_path / "empty").mkdir()
+    one_line_error(runner.invoke(app, ["test", "--model", str(tiny_run.run), "--data", str(tmp_path / "empty")]),
+                   str(tmp_path / "empty"))
