@@ -4,6 +4,7 @@ A miniature configuration (64 px, 150 PatchDiff steps, 300 detector steps; about
 below the cpu profile, so the bar is modest, but a pipeline that learns nothing scores about 0.5.
 """
 import pytest
+import torch
 
 from gradad.config import profile
 from gradad.data import load_category
@@ -12,17 +13,28 @@ from gradad.evaluation import evaluate_category
 from gradad.workflow import predict_samples, train_category
 
 MINI = {"image_size": 64, "patchdiff.steps": 150, "patchdiff.channels": 16, "patchdiff.crop": 32,
-        "patchdiff.sample_steps": 10, "generation.canvases": 8, "detector.steps": 300, "detector.width": 16}
+        "patchdiff.sample_steps": 10, "generation.canvases": 8, "detector.steps": 300, "detector.width": 16,
+        "generation.snapshots": []}  # after 150 steps, earlier snapshots draw little more than noise
+
+
+@pytest.fixture
+def one_thread():
+    """Summation order changes with the thread count, and a 300-step training amplifies it; one thread makes the
+    run repeatable on any machine of the same kind."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.mark.slow
-def test_mini_grad_detects_demo_anomalies_and_ignores_the_fingerprint(tmp_path):
+def test_mini_grad_detects_demo_anomalies_and_ignores_the_fingerprint(tmp_path, one_thread):
     data = load_category(write_demo(tmp_path / "data", size=128, n_train=60, n_test_good=10, n_per_type=4))
     model = train_category(data, profile("cpu").replace(**MINI), tmp_path / "run")
     preds, _ = predict_samples(model, data.test)
     r = evaluate_category(data, [p.score for p in preds], [p.anomaly_map for p in preds], type_groups=DEFECT_GROUPS)
     assert r["image_auroc"] >= 0.75, r
     assert r["pixel_auroc"] >= 0.70, r
-    assert r["auroc_logical"] >= 0.75 and r["auroc_structural"] >= 0.65, r
+    assert r["auroc_logical"] >= 0.8 and r["auroc_structural"] >= 0.65, r
     assert model.info["fingerprint_auroc"] <= 0.8, model.info["fingerprint_auroc"]
     assert model.info["receptive_field"] <= model.config.patchdiff.receptive_field
