@@ -167,3 +167,13 @@ def test_onnx_backend_missing_is_one_line(tiny_run, line, tmp_path, monkeypatch)
                      "onnx backend is not available")
     with pytest.raises(PredictError, match="onnx backend"):
         predict_images(tiny_run.run, [line], tmp_path / "o", backend="onnx")
+
+
+def test_images_too_small_for_the_model_are_skipped_with_the_reason(tiny_run, tmp_path):
+    folder = tmp_path / "tiny"
+    write_image(folder / "thumb.png", size=(10, 40))
+    write_image(folder / "ok.png", size=(16, 16))
+    run = predict_images(tiny_run.run, [folder], tmp_path / "out")
+    assert [Path(r.path).name for r in run.results] == ["ok.png"]
+    assert len(run.skipped) == 1 and "too small for this model" in run.skipped[0].reason
+    assert "10x40" in run.skipped[0].reason and "16 px" in run.skipped[0].reason

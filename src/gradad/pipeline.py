@@ -198,6 +198,11 @@ class GRAD:
         return to_predictions(maps.cpu().numpy(), scores.cpu().numpy(), self.threshold, self.normalization)
 
     @property
+    def image_size(self) -> int:
+        """The working resolution every image is resized to (the same attribute as the ONNX backend's)."""
+        return self.config.image_size
+
+    @property
     def postprocess(self) -> AnomalyMap:
         if self._postprocess is None:
             d = self.config.detector

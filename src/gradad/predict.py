@@ -15,6 +15,7 @@ from scipy import ndimage
 from gradad import thresholds
 from gradad.data.base import IMAGE_EXTENSIONS, DatasetError
 from gradad.data.images import is_image_file, list_images, read_image
+from gradad.preprocess import check_size
 from gradad.evaluation import resize_map
 
 BACKENDS = ("torch", "onnx")
@@ -193,9 +194,11 @@ def predict_images(model_path: Path | str, inputs: Sequence[Path | str], out: Pa
         batch, images = [], []
         for item in found[start:start + batch_size]:
             try:
-                images.append(read_image(item.absolute))
+                image = read_image(item.absolute)
+                check_size(image, model.image_size)
+                images.append(image)
                 batch.append(item)
-            except DatasetError as err:
+            except (DatasetError, ValueError) as err:
                 run.skipped.append(Skipped(str(item.path), _reason(err, item.absolute)))
                 if warn:
                     warn(f"skipped {item.path}: {run.skipped[-1].reason}")

@@ -8,6 +8,18 @@ import torch
 import torch.nn.functional as F
 
 
+MIN_SIDE_FRACTION = 0.25  # an image whose shorter side is below this fraction of the working size is refused
+
+
+def check_size(image: np.ndarray, size: int) -> None:
+    """Refuse images so small that the model would see mostly interpolation (more than 4x upsampling)."""
+    h, w = image.shape[:2]
+    need = max(1, int(np.ceil(size * MIN_SIDE_FRACTION)))
+    if min(h, w) < need:
+        raise ValueError(f"image of {h}x{w} px is too small for this model (working size {size} px; "
+                         f"needs at least {need} px on each side)")
+
+
 def to_tensor(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
     """uint8 HxWx3 arrays of any sizes -> (N, 3, size, size) float32 in [-1, 1] (bilinear, antialiased)."""
     out = torch.empty(len(images), 3, size, size)
