@@ -71,17 +71,15 @@ class GRADConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "GRADConfig":
-        def build(klass, values):
+        """Inverse of to_dict (JSON lists become tuples); keys this version does not know are ignored."""
+
+        def build(klass, values: dict):
             kwargs = {}
             for f in dataclasses.fields(klass):
-                if f.name not in values:
-                    continue
-                v = values[f.name]
-                if dataclasses.is_dataclass(f.default_factory if f.default_factory is not dataclasses.MISSING else None):
-                    v = build(f.default_factory, v)
-                elif isinstance(v, list):
-                    v = tuple(v)
-                kwargs[f.name] = v
+                if f.name in values:
+                    v = values[f.name]
+                    section = f.default_factory if dataclasses.is_dataclass(f.default_factory) else None
+                    kwargs[f.name] = build(section, v) if section else tuple(v) if isinstance(v, list) else v
             return klass(**kwargs)
 
         return build(cls, d)
