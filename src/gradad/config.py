@@ -34,7 +34,7 @@ class GenerationConfig:
 class ReweightConfig:
     """How much each contrastive location counts (see gradad/reweighting.py)."""
 
-    method: str = "uniform"
+    method: str = "difference"  # chosen by the ablation in BENCHMARKS.md (fingerprint check and AUROC)
     warmup: float = 0.3  # fraction of detector steps before belief-based weights switch on
     temperature: float = 1.0
 
