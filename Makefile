@@ -1,6 +1,6 @@
 # make demo  : create .venv, install gradad, train + evaluate on the built-in demo data set, write a report
 # make test  : create .venv, install gradad with test extras, run the test suite
-# make bench : long measurements (never part of make test)
+# make bench : long measurements (never part of make test): bench-speed (latency) + bench-accuracy (hours)
 # make bench-env : separate venv with anomalib for the peer rows of make bench (large download)
 PY      ?= python3.11
 VENV    := .venv
@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEMO    ?= runs/demo
 
-.PHONY: demo test bench bench-env install clean
+.PHONY: demo test bench bench-speed bench-accuracy bench-env install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,8 +26,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+SETS    ?= demo mvtec_ad/bottle magnetic_tile/tile visa/capsules $(addprefix piped/,$(notdir $(wildcard ../shared/data/piped/*)))
+
+bench: bench-speed bench-accuracy
+
+bench-speed: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+# hours on 2 cores; results are cached under runs/bench_accuracy, so an interrupted run continues
+bench-accuracy: $(STAMP)
+	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 1
 
 bench-env:
 	$(PY) -m venv .venv-bench && .venv-bench/bin/pip install torch==2.14.1 torchvision==0.29.1 anomalib
