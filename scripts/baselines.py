@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from gradad.detector.postprocess import AnomalyMap
 from gradad.detector.train import PatternBank, train_detector
 from gradad.pipeline import GRAD, _generator
 from gradad.preprocess import to_tensor
@@ -24,8 +25,6 @@ class MeanStd:
     def fit(self, train: Sequence[np.ndarray]) -> "MeanStd":
         x = to_tensor(train, self.size)
         self.mean, self.std = x.mean(0), x.std(0) + 0.02
-        from gradad.detector.postprocess import AnomalyMap
-
         self.post = AnomalyMap(self.size, self.sigma)
         return self
 
@@ -33,7 +32,6 @@ class MeanStd:
     def predict(self, images: Sequence[np.ndarray]) -> tuple[list[float], list[np.ndarray]]:
         x = to_tensor(images, self.size)
         d = ((x - self.mean).abs() / self.std).mean(1, keepdim=True)
-        # AnomalyMap upsamples from any grid; here the grid is already full size
         maps, scores = self.post(d)
         return scores.tolist(), list(maps.numpy())
 

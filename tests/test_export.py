@@ -43,7 +43,7 @@ def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: st
     mid = len(scores) // 2
     model.threshold = float((scores[mid - 1] + scores[mid]) / 2)
     model.normalization = {"median": float(np.median(scores[:mid])), "threshold": model.threshold,
-                           "val_quantile": 0.99, "val_scores": scores[:mid].tolist(), "input_range": [-1.0, 1.0]}
+                           "target_false_alarm_rate": 0.01, "val_scores": scores[:mid].tolist(), "input_range": [-1.0, 1.0]}
     return model
 
 

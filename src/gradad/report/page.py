@@ -105,8 +105,6 @@ def _threshold(model) -> dict:
     if "target_false_alarm_rate" in norm:
         how.append(f"Target false-alarm rate {norm['target_false_alarm_rate']:.2%} (config false_alarm_rate), "
                    f"basis: {str(norm.get('basis', '?')).replace('_', ' ')}.")
-    elif "val_quantile" in norm:
-        how.append(f"The {norm['val_quantile']:.4g} quantile of the validation scores (config val_quantile).")
     if norm.get("rule"):
         how.append(f"Rule: {norm['rule']}.")
     if norm.get("val_false_alarm_rate") is not None and norm.get("false_alarm_rate_bound") is not None:
