@@ -25,7 +25,7 @@ SHARED = REPO.parent / "shared" / "data"
 PEER_PYTHON = REPO / ".venv-bench" / "bin" / "python"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 VARIANTS = ("torch eager", "torch channels_last", "torch bn-fused", "torch bn-fused channels_last",
-            "torchscript bn-fused", "onnxruntime")
+            "torch bn-fused channels_last bf16", "torchscript bn-fused", "onnxruntime", "onnxruntime int8")
 PEERS = ("EfficientAD-S", "PatchCore wide_resnet50_2")
 
 
@@ -58,8 +58,9 @@ def worker(args: argparse.Namespace) -> dict:
     base = peak_rss_mb()
     x = torch.from_numpy(np.load(args.inputs))
     n = len(x)
-    if args.worker == "onnxruntime":
-        backend = OnnxBackend(args.model_dir / "model.onnx", threads=args.threads)
+    if args.worker.startswith("onnxruntime"):
+        file = "model.int8.onnx" if args.worker.endswith("int8") else "model.onnx"
+        backend = OnnxBackend(args.model_dir / file, threads=args.threads)
         xs = x.numpy()
         return {**measure(backend.run, lambda i: xs[i % n:i % n + 1], xs, n, args.runs, args.batch_runs),
                 "rss_after_imports_mb": base, "peak_rss_mb": peak_rss_mb()}
@@ -70,8 +71,10 @@ def worker(args: argparse.Namespace) -> dict:
     layout = torch.channels_last if "channels_last" in args.worker else torch.contiguous_format
     graph = graph.to(memory_format=layout) if layout is torch.channels_last else graph
 
+    bf16 = args.worker.endswith("bf16")
+
     def run(t: torch.Tensor):
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return graph(t.contiguous(memory_format=layout))
 
     return {**measure(run, lambda i: x[i % n:i % n + 1], x, n, args.runs, args.batch_runs),
@@ -106,7 +109,6 @@ def build_model(args: argparse.Namespace, size: int):
         model, _ = load_model(args.model)
         model.config = model.config.replace(image_size=size)
         model.patchdiff = model.bank = None
-        model._postprocess = None
         return model
     torch.manual_seed(0)
     model = GRAD(profile("cpu").replace(image_size=size), device="cpu")
@@ -127,6 +129,7 @@ def gradad_rows(args: argparse.Namespace, images: list[np.ndarray], size: int) -
     export_onnx(model, folder / "model.onnx")
     export_torchscript(model, folder / "model.torchscript.pt")
     x = to_tensor(images, size)
+    quantize_int8(folder / "model.onnx", folder / "model.int8.onnx", x.numpy())
     inputs = args.out / f"inputs_{size}.npy"
     np.save(inputs, x.numpy())
 
@@ -139,18 +142,33 @@ def gradad_rows(args: argparse.Namespace, images: list[np.ndarray], size: int) -
         inference_graph(model, fuse=False)(x[:1])
     params = sum(p.numel() for p in model.detector.parameters())
     sizes = {"torch": folder / "model.safetensors", "torchscript": folder / "model.torchscript.pt",
-             "onnxruntime": folder / "model.onnx"}
+             "onnxruntime": folder / "model.onnx", "onnxruntime int8": folder / "model.int8.onnx"}
     rows = []
     for variant in VARIANTS:
         print(f"  gradad {variant} @ {size}", file=sys.stderr, flush=True)
         result = run_worker([sys.executable, __file__, "--worker", variant, "--model-dir", str(folder),
                              "--inputs", str(inputs), "--threads", str(args.threads), "--runs", str(args.runs),
                              "--batch-runs", str(args.batch_runs)])
-        file = sizes[variant.split()[0]]
+        file = sizes.get(variant, sizes[variant.split()[0]])
         rows.append({"model": "gradad", "backend": variant, "size": size, "params": params,
                      "gflops": counter.get_total_flops() / 1e9, "file_mb": file.stat().st_size / 2 ** 20,
                      "status": "measured", **result})
     return rows, 1000 * statistics.median(pre)
+
+
+def quantize_int8(fp32: Path, int8: Path, calibration: np.ndarray) -> None:
+    """Static int8 quantisation of the convolutions (QDQ, per-channel weights), calibrated on the bench images."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"images": calibration[i:i + 1]} for i in range(len(calibration))])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantize_static(str(fp32), str(int8), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 
 
 def peer_rows(args: argparse.Namespace, size: int) -> list[dict]:

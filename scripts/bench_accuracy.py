@@ -47,7 +47,8 @@ def load_set(name: str, out: Path):
     return load_category(write_demo(out / "demo_data")), DEFECT_GROUPS
 
 
-def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict) -> None:
+def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict, tag: str = "",
+            save_models: bool = False) -> None:
     data, groups = load_set(name, out)
 
     def evaluate(data, scores, maps) -> dict:
@@ -76,21 +77,28 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         save("cutpaste", evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
              | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None})
 
-    todo = [m for m in methods if not (folder / f"grad-{m}.json").exists()]
+    variant = {m: f"grad-{m}" + (f"-{tag}" if tag else "") for m in methods}
+    todo = [m for m in methods if not (folder / f"{variant[m]}.json").exists()]
     if not todo:
         return
     model = GRAD(cfg)
     x = to_tensor(train, cfg.image_size)
-    model.fit_generator(x)
+    # PatchDiff and the bank are cached per (set, seed) and reused while their settings are unchanged,
+    # so detector-only variants (--tag) cost minutes, not the generator's quarter of an hour
+    if not model._resume(folder):
+        model.fit_generator(x)
+        model._save_generator(folder)
     gen_times = dict(model.info["timings_s"])
     for method in todo:
         model.config = cfg.replace(**{"reweight.method": method})
         model.info["timings_s"] = dict(gen_times)
         model.fit_detector(x, val)
         preds, ms = predict_samples(model, data.test)
-        save(f"grad-{method}", evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
+        save(variant[method], evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
              | {"fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
-                "inference_ms_per_image": ms})
+                "inference_ms_per_image": ms, "overrides": overrides})
+        if save_models:
+            model.save(folder / f"{variant[method]}.model", with_bank=False)
 
 
 def fmt(v) -> str:
@@ -155,12 +163,14 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "runs" / "bench_accuracy")
     p.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--table-only", action="store_true")
+    p.add_argument("--tag", default="", help="suffix of the variant name, for detector-level ablations")
+    p.add_argument("--save-models", action="store_true", help="keep each trained model (without its bank)")
     a = p.parse_args()
     overrides = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.overrides)}
     if not a.table_only:
         for name in a.sets:
             for seed in a.seeds:
-                run_set(name, seed, a.methods, a.out, overrides)
+                run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models)
     write_markdown(a.out, a.markdown, COMMAND)
 
 

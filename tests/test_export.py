@@ -82,6 +82,21 @@ def test_fused_batchnorm_matches(real_images):
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fuse_bn(model.detector).modules())
 
 
+def test_predict_runs_the_fused_graph_and_matches_the_unfused_model(real_images):
+    """GRAD.predict folds BatchNorm once per detector; its maps and scores are those of the model as trained."""
+    from gradad.export import inference_graph
+
+    model = _model(real_images)
+    got = model.predict(real_images)
+    with torch.inference_mode():
+        maps, scores = inference_graph(model, fuse=False)(to_tensor(real_images, 128))
+    assert np.abs(np.stack([p.anomaly_map for p in got]) - maps.numpy()).max() <= 1e-4
+    assert np.abs(np.array([p.score for p in got]) - scores.numpy()).max() <= 1e-4
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model._inference_graph().modules())
+    model.detector = Detector(32).eval()  # a new detector (e.g. after fit) is picked up, not the cached graph
+    assert np.abs(model.predict(real_images[:1])[0].anomaly_map - got[0].anomaly_map).max() > 1e-3
+
+
 def _saved(tmp_path: Path) -> tuple[GRAD, Path, list[np.ndarray]]:
     """A tiny saved model in run-folder layout (<run>/model) and a few synthetic images."""
     images = [np.random.default_rng(i).integers(0, 256, (40 + 8 * i, 56, 3), dtype=np.uint8) for i in range(6)]

@@ -56,7 +56,7 @@ class GRAD:
         self.threshold: float | None = None
         self.normalization: dict = {}
         self.info: dict = {"timings_s": {}}
-        self._postprocess: AnomalyMap | None = None
+        self._graph: tuple | None = None  # (detector, settings, inference graph), see _inference_graph
 
     # ---- training -------------------------------------------------------------------------------
     def fit(self, train_images: Sequence[np.ndarray], val_images: Sequence[np.ndarray],
@@ -193,32 +193,41 @@ class GRAD:
 
     @torch.inference_mode()
     def _predict_raw(self, x: torch.Tensor) -> list[Prediction]:
-        self.detector.eval()
-        maps, scores = self.postprocess(self.detector(x.to(self.device)))
+        maps, scores = self._inference_graph()(x.to(self.device))
         return to_predictions(maps.cpu().numpy(), scores.cpu().numpy(), self.threshold, self.normalization)
+
+    def _inference_graph(self) -> torch.nn.Module:
+        """Detector + post-processing, built once per trained detector. On a CPU it is the graph `gradad export`
+        writes, BatchNorm folded into the convolutions (BENCHMARKS.md: the gain, and AUROC unchanged)."""
+        key = (self.config.image_size, dataclasses.astuple(self.config.detector), self.device)
+        if self._graph is None or self._graph[0] is not self.detector or self._graph[1] != key:
+            from gradad.export.graph import InferenceGraph, inference_graph
+
+            if self.device.type == "cpu":
+                graph = inference_graph(self)
+            else:
+                d = self.config.detector
+                post = AnomalyMap(self.config.image_size, d.smoothing_sigma, d.score, d.topk)
+                graph = InferenceGraph(self.detector.eval(), post).to(self.device).eval()
+            self._graph = (self.detector, key, graph)
+        return self._graph[2]
 
     @property
     def image_size(self) -> int:
         """The working resolution every image is resized to (the same attribute as the ONNX backend's)."""
         return self.config.image_size
 
-    @property
-    def postprocess(self) -> AnomalyMap:
-        if self._postprocess is None:
-            d = self.config.detector
-            self._postprocess = AnomalyMap(self.config.image_size, d.smoothing_sigma, d.score, d.topk).to(self.device)
-        return self._postprocess
-
     def normalize(self, score: float) -> float:
         """The normalised score (0.5 at the threshold); see normalize_score."""
         return normalize_score(score, self.normalization)
 
     # ---- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, with_bank: bool = True) -> Path:
+        """Write the model folder (gradad.modelfile); `with_bank=False` leaves out the pattern bank."""
         weights = {f"detector.{k}": v for k, v in self.detector.state_dict().items()}
         if self.patchdiff is not None:
             weights.update(self.patchdiff.state_dict())
-        bank = self._bank_tensors()
+        bank = self._bank_tensors() if with_bank else None
         meta = {"gradad_version": __version__, "config": self.config.to_dict(), "threshold": self.threshold,
                 "normalization": self.normalization, "info": self.info}
         modelfile.save(Path(path), meta, weights, bank)
