@@ -105,6 +105,17 @@ def test_mask_size_differs_from_image(tmp_path):
     assert "000_mask.png" in message and str(sample.path) in message and "6x8" in message and "8x8" in message
 
 
+def test_mask_that_is_a_scaled_copy_is_resized_with_a_warning(tmp_path, shared_data):
+    """Magnetic tile in ../shared/data holds masks downsampled to 512 px beside full-size images (e.g. 214x512 for
+    247x592): same aspect ratio, so they are resized to the image rather than refused."""
+    data = load_category(shared_data / "magnetic_tile" / "tile")
+    sample = next(s for s in data.test if s.path.name == "exp1_num_116934.jpg")
+    image = read_image(sample.path)
+    with pytest.warns(UserWarning, match="scaled copy"):
+        mask = read_mask(sample, image.shape)
+    assert mask.shape == image.shape[:2] == (247, 592) and 0 < mask.mean() < 0.5
+
+
 def _png16_rgb(path: Path, array: np.ndarray) -> None:
     """A 16-bit RGB PNG written by hand (Pillow cannot write one)."""
     h, w, _ = array.shape

@@ -52,3 +52,41 @@ def test_tiny_patchdiff_trains_and_samples_in_range():
     assert canvas.shape == (2, 3, 32, 32) and canvas.abs().max() <= 1
     renoised = pd.renoise(images, 100, g)
     assert renoised.shape == images.shape
+
+
+def test_partial_samples_round_trip_and_are_pasted_into_their_own_source(tmp_path):
+    """With generation.partials > 0 the bank holds SDEdit samples and their source indices, saved with the model;
+    a batch that uses one pastes it where it came from, so outside the contrastive region the image is its source."""
+    import numpy as np
+
+    from gradad.detector.train import RegionSampler, contrastive_batch
+    from gradad.pipeline import GRAD
+
+    from conftest import TINY_CONFIG
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(6)]
+    cfg = profile("cpu").replace(**TINY_CONFIG, **{"generation.partials": 8, "generation.partial_t": [300, 400],
+                                                 "generation.renoise_t": [50], "detector.partial_fraction": 1.0,
+                                                 "detector.whole_renoised": 0.0, "detector.jitter": 0.0})
+    model = GRAD(cfg, device="cpu").fit(images[:4], images[4:])
+    bank = model.bank
+    assert bank.partials.shape == (8, 3, 64, 64) and bank.partial_source.shape == (8,)
+    assert int(bank.partial_source.max()) < 4
+    loaded = GRAD.load(model.save(tmp_path / "m"), with_bank=True).bank
+    assert torch.equal(loaded.partial_source, bank.partial_source)
+    assert (loaded.partials - bank.partials).abs().max() < 1e-2  # stored in half precision
+
+    g = torch.Generator().manual_seed(1)
+    train = torch.stack([torch.from_numpy(i).permute(2, 0, 1).float() / 127.5 - 1 for i in images[:4]])
+    bank.renoised = train[:, None].clone()  # control regions then change nothing: the composite is real or partial
+    comp, real, target, _ = contrastive_batch(train, bank, cfg.detector, RegionSampler(64, cfg.detector, g), g)
+    assert target.sum() > 0
+    for c, r in zip(comp, real):
+        src = next(k for k, t in enumerate(train) if torch.equal(r, t))
+        changed = (c - r).abs() > 1e-5
+        if not changed.any():
+            continue  # this image drew no contrastive region
+        # every changed pixel lies between the source and one of the source's own partial samples (soft blend)
+        own = bank.partials[bank.partial_source == src]
+        assert any(bool(((c - r) * (p - c) >= -1e-5)[changed].all()) for p in own)

@@ -28,6 +28,8 @@ class GenerationConfig:
     renoise_t: tuple[int, ...] = (50, 100, 200)  # real normals lightly re-noised: the fingerprint control
     renoise_per_image: int = 2
     snapshots: tuple[float, ...] = (0.1, 0.25, 0.5)  # fractions of PatchDiff training whose EMA denoisers also draw canvases
+    partials: int = 0  # SDEdit samples of training images (0 = none: see the ablation in BENCHMARKS.md)
+    partial_t: tuple[int, int] = (300, 600)  # their noise levels, drawn uniformly: local arrangement rewritten
 
 
 @dataclass
@@ -51,6 +53,7 @@ class DetectorConfig:
     blobs: tuple[int, int] = (1, 3)
     whole_renoised: float = 0.25  # fraction of normals replaced by whole re-noised copies
     jitter: float = 0.5  # probability of blur/noise applied identically to both classes
+    partial_fraction: float = 0.5  # share of batch images whose contrastive content is a partial sample, when there are any
     smoothing_sigma: float = 2.0  # Gaussian smoothing of the upsampled map, in working-resolution pixels
     score: str = "max"  # image score from the map: "max" or "topk"
     topk: float = 0.01
@@ -117,6 +120,11 @@ class GRADConfig:
             section, field_name = name.split(".")
             v = getattr(getattr(self, section), field_name)
             checks.append((name, v, isinstance(v, int) and v >= 1, "a positive integer"))
+        lo, hi = self.generation.partial_t
+        checks.append(("generation.partial_t", self.generation.partial_t, 0 < lo <= hi < self.patchdiff.timesteps,
+                       "two noise levels lo <= hi in (0, timesteps)"))
+        checks.append(("generation.partials", self.generation.partials,
+                       isinstance(self.generation.partials, int) and self.generation.partials >= 0, "an integer >= 0"))
         checks.append(("generation.renoise_t", self.generation.renoise_t,
                        all(0 < t < self.patchdiff.timesteps for t in self.generation.renoise_t), "noise levels in (0, timesteps)"))
         for name, value, ok, expected in checks:

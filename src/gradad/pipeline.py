@@ -129,7 +129,7 @@ class GRAD:
             return False
         self.patchdiff = PatchDiff(self.config.patchdiff, self.device)
         self.patchdiff.load_state_dict(weights)
-        self.bank = PatternBank(bank["canvases"].float(), bank["renoised"].float())
+        self.bank = PatternBank.from_tensors(bank)
         self.info.update(meta["info"])
         self.info["resumed_from"] = str(folder / "generator")
         return True
@@ -159,7 +159,20 @@ class GRAD:
                     copies[idx, k] = self.patchdiff.renoise(x[idx], t, g)
                 if step:
                     step(gen.canvases + k * len(levels) + j + 1, total, 0.0)
-        return PatternBank(torch.cat(canvases), copies)
+        bank = PatternBank(torch.cat(canvases), copies)
+        return self.add_partials(bank, x, g)
+
+    def add_partials(self, bank: PatternBank, x: torch.Tensor, g: torch.Generator) -> PatternBank:
+        """`generation.partials` SDEdit samples of random training images, noise levels drawn from `partial_t`
+        (in groups of 8): the source's layout is kept, its local arrangement rewritten."""
+        gen = self.config.generation
+        if not gen.partials:
+            return bank
+        source = torch.randint(0, len(x), (gen.partials,), generator=g)
+        lo, hi = gen.partial_t
+        partials = [self.patchdiff.renoise(x[source[i:i + 8]], int(torch.randint(lo, hi + 1, (1,), generator=g)), g)
+                    for i in range(0, gen.partials, 8)]
+        return dataclasses.replace(bank, partials=torch.cat(partials), partial_source=source)
 
     def calibrate(self, val_images: Sequence[np.ndarray], g: torch.Generator) -> None:
         """Threshold and score normalisation from held-out normal images only (rule: gradad.thresholds), so no
@@ -243,7 +256,7 @@ class GRAD:
             model.patchdiff = PatchDiff(model.config.patchdiff, model.device)
             model.patchdiff.load_state_dict(weights)
         if bank is not None:
-            model.bank = PatternBank(bank["canvases"].float(), bank["renoised"].float())
+            model.bank = PatternBank.from_tensors(bank)
         model.threshold = meta["threshold"]
         model.normalization = meta["normalization"]
         model.info = meta["info"]
@@ -251,7 +264,9 @@ class GRAD:
 
     def _bank_tensors(self) -> dict[str, torch.Tensor] | None:
         """The bank in half precision: half the float32 size; the rounding is far below 8-bit image quantisation."""
-        return {"canvases": self.bank.canvases.half(), "renoised": self.bank.renoised.half()} if self.bank else None
+        if self.bank is None:
+            return None
+        return {k: v.half() if v.is_floating_point() else v for k, v in self.bank.tensors().items()}
 
     @staticmethod
     def _phase(progress: Progress | None, name: str):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,16 @@ def read_mask_layers(sample: Sample) -> list[np.ndarray]:
     return [_mask_values(p) for p in sample.mask_paths]
 
 
+SCALED_MASK_WARNING = ("some masks are a scaled copy of their image's size (same aspect ratio, e.g. masks downsampled "
+                       "separately); they were resized to the image size with nearest-neighbour sampling")
+
+
+def _same_aspect(mask: tuple[int, int], image: tuple[int, int]) -> bool:
+    """A mask that is the image's size scaled by one factor, up to rounding (one pixel, or 1 %, of each side)."""
+    (mh, mw), (h, w) = mask, image
+    return abs(mh * w / mw - h) <= max(1.0, 0.01 * h) and abs(mw * h / mh - w) <= max(1.0, 0.01 * w)
+
+
 def read_mask(sample: Sample, shape: tuple[int, ...]) -> np.ndarray | None:
     """Bool H x W ground truth (nonzero in any mask file = anomalous) for an image of `shape` (H, W[, C]):
     all False for a normal image without masks, None for an anomalous image published without one."""
@@ -144,6 +155,9 @@ def read_mask(sample: Sample, shape: tuple[int, ...]) -> np.ndarray | None:
         return np.zeros((height, width), dtype=bool) if sample.label == 0 else None
     union = np.zeros((height, width), dtype=bool)
     for mask_path, layer in zip(sample.mask_paths, read_mask_layers(sample)):
+        if layer.shape != (height, width) and _same_aspect(layer.shape, (height, width)):
+            warnings.warn(SCALED_MASK_WARNING, stacklevel=2)
+            layer = np.asarray(Image.fromarray(layer).resize((width, height), Image.NEAREST))
         if layer.shape != (height, width):
             raise DatasetError(
                 f"{mask_path}: mask is {layer.shape[0]}x{layer.shape[1]} (HxW) but its image {sample.path} is "

@@ -26,6 +26,21 @@ class PatternBank:
 
     canvases: torch.Tensor  # (C, 3, S, S) in [-1, 1]
     renoised: torch.Tensor  # (N, K, 3, S, S): K re-noised copies of each of the N training images
+    partials: torch.Tensor | None = None  # (P, 3, S, S): SDEdit samples of training images at a high noise level
+    partial_source: torch.Tensor | None = None  # (P,) index of each partial's source training image
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The bank as named tensors (for safetensors); from_tensors is the inverse."""
+        out = {"canvases": self.canvases, "renoised": self.renoised}
+        if self.partials is not None:
+            out |= {"partials": self.partials, "partial_source": self.partial_source}
+        return out
+
+    @classmethod
+    def from_tensors(cls, t: dict[str, torch.Tensor]) -> "PatternBank":
+        partials = t.get("partials")
+        return cls(t["canvases"].float(), t["renoised"].float(), None if partials is None else partials.float(),
+                   t.get("partial_source"))
 
 
 def random_regions(n: int, size: int, area: tuple[float, float], count: tuple[int, int],
@@ -89,9 +104,15 @@ def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConf
     n, _, s, _ = images.shape
     b = cfg.batch_size
     idx = torch.randint(0, n, (b,), generator=g)
+    # partial samples are pasted where they came from, into their own source image: only the local arrangement differs
+    aligned = torch.zeros(b, dtype=torch.bool)
+    if bank.partials is not None and cfg.partial_fraction > 0:
+        aligned = torch.rand(b, generator=g) < cfg.partial_fraction
+        pick = torch.randint(0, len(bank.partials), (b,), generator=g)
+        idx = torch.where(aligned, bank.partial_source[pick], idx)
     real = images[idx]
     renoised = bank.renoised[idx, torch.randint(0, bank.renoised.shape[1], (b,), generator=g)]
-    whole = (torch.rand(b, generator=g) < cfg.whole_renoised).view(-1, 1, 1, 1)
+    whole = ((torch.rand(b, generator=g) < cfg.whole_renoised) & ~aligned).view(-1, 1, 1, 1)
     base = torch.where(whole, renoised, real)
 
     ctrl = regions(b)
@@ -100,6 +121,8 @@ def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConf
     canvas = bank.canvases[torch.randint(0, len(bank.canvases), (b,), generator=g)]
     shift = torch.randint(0, s, (2,), generator=g).tolist()
     canvas = canvas.roll(shifts=shift, dims=(-2, -1))
+    if aligned.any():
+        canvas[aligned] = bank.partials[pick[aligned]]
     anom = regions(b) * (torch.rand(b, generator=g) < 0.5).view(-1, 1, 1, 1).float()
     x = x * (1 - anom) + canvas * anom
 

@@ -52,7 +52,7 @@ def load_bank(model_dir: Path) -> PatternBank | None:
         bank = load_file(path)
     except Exception as err:  # safetensors raises several types for truncated or foreign files
         raise modelfile.ModelFileError(f"{path}: cannot read the pattern bank ({err})") from None
-    return PatternBank(bank["canvases"].float(), bank["renoised"].float())
+    return PatternBank.from_tensors(bank)
 
 
 def training_samples(model) -> list[Sample]:
