@@ -116,6 +116,28 @@ def test_mask_that_is_a_scaled_copy_is_resized_with_a_warning(tmp_path, shared_d
     assert mask.shape == image.shape[:2] == (247, 592) and 0 < mask.mean() < 0.5
 
 
+def test_inverted_masks_are_detected_noted_and_overridable(tmp_path):
+    """A defect drawn as 0 on a white mask (PIPED's convention) is read as the defect, with a note; the reading can
+    be forced either way; an unknown polarity is refused."""
+    cat = _mvtec(tmp_path, masked=False)
+    mask = np.full((8, 8), 255, dtype=np.uint8)
+    mask[2:5, 2:5] = 0
+    write_image(cat / "ground_truth" / "scratch" / "000_mask.png", mask)
+    data = load_category(cat)
+    sample = next(s for s in data.test if s.label == 1)
+    assert read_mask(sample, (8, 8)).sum() == 9 and read_mask(sample, (8, 8))[2:5, 2:5].all()
+    assert any("masks look inverted" in n and "--mask-polarity nonzero" in n for n in data.notes)
+    forced = next(s for s in load_category(cat, mask_polarity="nonzero").test if s.label == 1)
+    assert read_mask(forced, (8, 8)).sum() == 64 - 9
+    normal = _mvtec(tmp_path / "plain")  # MVTec AD convention: left alone, no note
+    plain = load_category(normal)
+    assert read_mask(next(s for s in plain.test if s.label == 1), (8, 8)).sum() == 9
+    assert not any("inverted" in n for n in plain.notes)
+    assert read_mask(next(s for s in load_category(normal, mask_polarity="zero").test if s.label == 1), (8, 8)).sum() == 55
+    with pytest.raises(DatasetError, match="mask polarity 'white'"):
+        load_category(cat, mask_polarity="white")
+
+
 def _png16_rgb(path: Path, array: np.ndarray) -> None:
     """A 16-bit RGB PNG written by hand (Pillow cannot write one)."""
     h, w, _ = array.shape

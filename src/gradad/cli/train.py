@@ -15,6 +15,8 @@ from gradad.config import PROFILES, GRADConfig, profile
 from gradad.data import FORMATS, load_category
 
 FormatOpt = typer.Option("auto", "--format", help=f"Data-set layout: auto, {', '.join(FORMATS)}.")
+PolarityOpt = typer.Option("auto", "--mask-polarity", help="Which mask value marks a defect: nonzero (MVTec AD), "
+                           "zero (e.g. PIPED), or auto (inverted masks are detected and noted).")
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -69,12 +71,13 @@ def train(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (recorded in the model)."),
     overrides: list[str] = typer.Option([], "--set", help="Override a config value, e.g. --set detector.steps=200."),
     evaluate: bool = typer.Option(True, "--evaluate/--no-evaluate", help="Evaluate on the test split afterwards."),
+    mask_polarity: str = PolarityOpt,
 ):
     """Train GRAD on the normal images of one category (PatchDiff, pattern bank, detector, threshold)."""
     from gradad.workflow import test_category, train_category
 
     cfg = build_config(profile_name, seed, overrides)
-    ds = load_category(data, category, format)
+    ds = load_category(data, category, format, mask_polarity)
     for note in ds.notes:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     console.print(f"training on {ds.dataset}/{ds.category}: {len(ds.train)} train, {len(ds.val)} validation images")
@@ -102,12 +105,15 @@ def test(
     category: Optional[str] = typer.Option(None, "--category"),
     format: str = FormatOpt,
     out: Optional[Path] = typer.Option(None, "--out", help="Where results.json goes (default: the run folder)."),
+    mask_polarity: str = PolarityOpt,
 ):
     """Evaluate a trained model on a category's test split with the official protocols."""
     from gradad.workflow import load_model, test_category
 
     model, run = load_model(model_path)
-    ds = load_category(data, category, format)
+    ds = load_category(data, category, format, mask_polarity)
+    for note in ds.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     result = test_category(model, ds, out or run)
     print_results(result)
     console.print(f"results written to {(out or run) / 'results.json'}")

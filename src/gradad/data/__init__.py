@@ -10,6 +10,7 @@ from gradad.data.folder import load_folder
 from gradad.data.images import image_size, is_image_file, read_image, read_mask, read_mask_layers
 from gradad.data.loco import load_loco
 from gradad.data.mvtec import load_mvtec
+from gradad.data.polarity import POLARITIES, apply_polarity
 from gradad.data.visa import SPLIT_CSV, load_visa, visa_categories
 
 FORMATS = ("mvtec", "loco", "visa", "folder")
@@ -23,7 +24,7 @@ _FOLDER_NAMES = {  # sub-folder names that let `--format folder` find normal, ab
     "mask": ("masks", "mask", "ground_truth"),
 }
 
-__all__ = ["CategoryData", "DatasetError", "Sample", "FORMATS", "describe", "detect_format", "list_categories",
+__all__ = ["CategoryData", "DatasetError", "Sample", "FORMATS", "POLARITIES", "describe", "detect_format", "list_categories",
            "load_category", "load_folder", "read_image", "read_mask", "read_mask_layers"]
 
 
@@ -109,8 +110,15 @@ def _load_folder_root(root: Path, category: str | None) -> CategoryData:
     return load_folder(normal, _named_child(root, "abnormal"), _named_child(root, "mask"), category or root.name)
 
 
-def load_category(root: Path | str, category: str | None = None, format: str = "auto") -> CategoryData:
-    """One category of a data set; root may be the data-set root or the category folder itself."""
+def load_category(root: Path | str, category: str | None = None, format: str = "auto",
+                  mask_polarity: str = "auto") -> CategoryData:
+    """One category of a data set; root may be the data-set root or the category folder itself.
+
+    mask_polarity: "nonzero" (MVTec AD: non-zero marks the defect), "zero", or "auto" (gradad.data.polarity)."""
+    return apply_polarity(_load_category(root, category, format), mask_polarity)
+
+
+def _load_category(root: Path | str, category: str | None, format: str) -> CategoryData:
     root = _as_dir(root)
     format = detect_format(root) if format == "auto" else _check_format(format)
     if format == "folder":

@@ -29,6 +29,7 @@ class Sample:
     label: int = 0
     defect_type: str = "good"
     mask_paths: tuple[Path, ...] = ()
+    mask_inverted: bool = False  # the data set marks defects with 0 (e.g. PIPED); see data.polarity
 
     @property
     def has_mask(self) -> bool:

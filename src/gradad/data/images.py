@@ -162,5 +162,5 @@ def read_mask(sample: Sample, shape: tuple[int, ...]) -> np.ndarray | None:
             raise DatasetError(
                 f"{mask_path}: mask is {layer.shape[0]}x{layer.shape[1]} (HxW) but its image {sample.path} is "
                 f"{height}x{width}; expected a mask of the image's size")
-        union |= layer != 0
+        union |= (layer == 0) if sample.mask_inverted else (layer != 0)
     return union
