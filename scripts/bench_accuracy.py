@@ -85,17 +85,9 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     x = to_tensor(train, cfg.image_size)
     # PatchDiff and the bank are cached per (set, seed) and reused while their settings are unchanged,
     # so detector-only variants (--tag) cost minutes, not the generator's quarter of an hour
-    if not model._resume(folder):
-        # a cache made without partial samples serves a variant with them: only the partials are generated
-        plain = GRAD(cfg.replace(**{"generation.partials": 0}))
-        if cfg.generation.partials and plain._resume(folder):
-            model.patchdiff, model.info = plain.patchdiff, plain.info
-            t0 = time.perf_counter()
-            model.bank = model.add_partials(plain.bank, x, torch.Generator().manual_seed(seed * 1000 + 7))
-            model.info["timings_s"]["generation"] += time.perf_counter() - t0
-        else:
-            model.fit_generator(x)
-            model._save_generator(folder)
+    if not model._resume(folder, x):  # a cache serves every detector variant; partial samples are drawn again
+        model.fit_generator(x)
+        model._save_generator(folder)
     gen_times = dict(model.info["timings_s"])
     for method in todo:
         model.config = cfg.replace(**{"reweight.method": method})

@@ -29,6 +29,7 @@ from gradad.preprocess import to_tensor
 
 Progress = Callable[[str, int, int, float], None]  # (phase, step, total, loss)
 PHASES = ("patchdiff", "generation", "detector", "calibration")
+PARTIAL_KEYS = ("partials", "partial_t")  # generation settings that only the partial samples depend on
 FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
 
 
@@ -71,7 +72,7 @@ class GRAD:
         if len(val_images) < 1:
             raise ValueError("need at least 1 held-out normal validation image to set the threshold")
         x = to_tensor(train_images, self.config.image_size)
-        if not (checkpoint and self._resume(Path(checkpoint))):
+        if not (checkpoint and self._resume(Path(checkpoint), x)):
             self.fit_generator(x, progress)
             if checkpoint:
                 self._save_generator(Path(checkpoint))
@@ -110,26 +111,35 @@ class GRAD:
         timings["calibration"] = time.perf_counter() - t0
 
     def _generator_key(self) -> dict:
+        """The settings PatchDiff, the canvases and the re-noised copies depend on (partial samples are redrawn
+        on resume, so their settings are not part of it)."""
         c = self.config
+        generation = {k: v for k, v in dataclasses.asdict(c.generation).items() if k not in PARTIAL_KEYS}
         return {"image_size": c.image_size, "seed": c.seed, "patchdiff": dataclasses.asdict(c.patchdiff),
-                "generation": dataclasses.asdict(c.generation)}
+                "generation": generation}
 
     def _save_generator(self, folder: Path) -> None:
         info = {k: v for k, v in self.info.items() if k in ("patchdiff_loss", "receptive_field", "timings_s")}
         modelfile.save(folder / "generator", {"gradad_version": __version__, "key": self._generator_key(),
                                               "info": info}, self.patchdiff.state_dict(), self._bank_tensors())
 
-    def _resume(self, folder: Path) -> bool:
-        """Load PatchDiff and the bank from a checkpoint made with the same settings; False if there is none."""
+    def _resume(self, folder: Path, x: torch.Tensor | None = None) -> bool:
+        """Load PatchDiff and the bank from a checkpoint made with the same settings; False if there is none.
+        With the training images `x`, the partial samples the settings ask for are drawn again."""
         try:
             meta, weights, bank = modelfile.load(folder / "generator", with_bank=True)
         except modelfile.ModelFileError:
             return False
-        if json.loads(json.dumps(meta.get("key"))) != json.loads(json.dumps(self._generator_key())) or bank is None:
+        key = json.loads(json.dumps(meta.get("key")))
+        for k in PARTIAL_KEYS:
+            (key or {}).get("generation", {}).pop(k, None)
+        if key != json.loads(json.dumps(self._generator_key())) or bank is None:
             return False
         self.patchdiff = PatchDiff(self.config.patchdiff, self.device)
         self.patchdiff.load_state_dict(weights)
-        self.bank = PatternBank.from_tensors(bank)
+        self.bank = dataclasses.replace(PatternBank.from_tensors(bank), partials=None, partial_source=None)
+        if x is not None:
+            self.bank = self.add_partials(self.bank, x, _generator(self.config.seed, "generation"))
         self.info.update(meta["info"])
         self.info["resumed_from"] = str(folder / "generator")
         return True
