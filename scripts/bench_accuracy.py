@@ -62,7 +62,7 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     test_images = read_images(data.test)
 
     def save(variant: str, result: dict) -> None:
-        result |= {"set": name, "seed": seed, "variant": variant, "num_test": len(data.test),
+        result |= {"set": name, "seed": seed, "variant": variant, "num_test": len(data.test), "overrides": overrides,
                    "command": COMMAND, "torch_threads": torch.get_num_threads(), "date": str(datetime.date.today())}
         (folder / f"{variant}.json").write_text(json.dumps(result, indent=1))
         print(name, seed, variant, {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}, flush=True)
@@ -76,6 +76,8 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         preds, _ = predict_samples(m, data.test)
         save("cutpaste", evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
              | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None})
+        if save_models:
+            m.save(folder / "cutpaste.model", with_bank=False)
 
     variant = {m: f"grad-{m}" + (f"-{tag}" if tag else "") for m in methods}
     todo = [m for m in methods if not (folder / f"{variant[m]}.json").exists()]
@@ -96,9 +98,30 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         preds, ms = predict_samples(model, data.test)
         save(variant[method], evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
              | {"fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
-                "inference_ms_per_image": ms, "overrides": overrides})
+                "inference_ms_per_image": ms})
         if save_models:
             model.save(folder / f"{variant[method]}.model", with_bank=False)
+
+
+def reevaluate(out: Path, sets: list[str]) -> None:
+    """Evaluate every saved model (and mean/std) again with the current evaluation code, keeping everything else
+    of its result: for a fix in evaluation or data loading (e.g. mask polarity) without retraining."""
+    for model_dir in sorted(out.glob("*/seed*/*.model")) + sorted(out.glob("*/seed*/meanstd.json")):
+        path = model_dir.with_suffix(".json")
+        result = json.loads(path.read_text())
+        if result["set"] not in sets:
+            continue
+        data, groups = load_set(result["set"], out)
+        if path.stem == "meanstd":
+            ms = MeanStd(profile("cpu").replace(**result.get("overrides", {})).image_size).fit(read_images(data.train))
+            scores, maps = ms.predict(read_images(data.test))
+        else:
+            preds, _ = predict_samples(GRAD.load(model_dir), data.test)
+            scores, maps = [p.score for p in preds], [p.anomaly_map for p in preds]
+        r = evaluate_category(data, scores, maps, type_groups=groups)
+        result |= {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"], "reevaluated": str(datetime.date.today())}
+        path.write_text(json.dumps(result, indent=1))
+        print("re-evaluated", path, {k: round(result[k], 3) for k in KEYS if result.get(k) is not None}, flush=True)
 
 
 def fmt(v) -> str:
@@ -165,9 +188,12 @@ def main() -> None:
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--tag", default="", help="suffix of the variant name, for detector-level ablations")
     p.add_argument("--save-models", action="store_true", help="keep each trained model (without its bank)")
+    p.add_argument("--reevaluate", action="store_true", help="evaluate the saved models again, train nothing")
     a = p.parse_args()
     overrides = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.overrides)}
-    if not a.table_only:
+    if a.reevaluate:
+        reevaluate(a.out, a.sets)
+    elif not a.table_only:
         for name in a.sets:
             for seed in a.seeds:
                 run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models)
