@@ -53,6 +53,7 @@ def worker(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     from gradad.export import OnnxBackend, inference_graph
+    from gradad.export.graph import BFloat16Graph
     from gradad.pipeline import GRAD
 
     base = peak_rss_mb()
@@ -71,10 +72,11 @@ def worker(args: argparse.Namespace) -> dict:
     layout = torch.channels_last if "channels_last" in args.worker else torch.contiguous_format
     graph = graph.to(memory_format=layout) if layout is torch.channels_last else graph
 
-    bf16 = args.worker.endswith("bf16")
+    if args.worker.endswith("bf16"):
+        graph = BFloat16Graph(graph)  # what `gradad predict --backend torch-bf16` runs
 
     def run(t: torch.Tensor):
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.inference_mode():
             return graph(t.contiguous(memory_format=layout))
 
     return {**measure(run, lambda i: x[i % n:i % n + 1], x, n, args.runs, args.batch_runs),

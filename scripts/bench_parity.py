@@ -8,7 +8,7 @@ decisions changed. Never run by tests.
 - reference:            eager PyTorch, fp32, BatchNorm as trained (the unoptimised model)
 - torch bn-fused:       BatchNorm folded into the convolutions (what GRAD.predict runs on a CPU)
 - onnxruntime:          the `gradad export --format onnx` file
-- torch bf16 (opt-in):  bn-fused, channels_last, autocast to bfloat16
+- torch-bf16 (opt-in):  bn-fused, channels_last, autocast to bfloat16 (`gradad predict --backend torch-bf16`)
 - onnxruntime int8:     the ONNX file statically quantised (QDQ, per channel) on 32 training images
 
     python scripts/bench_parity.py
@@ -42,15 +42,18 @@ START, END = "<!-- parity:start -->", "<!-- parity:end -->"
 TOLERANCE = 0.002  # the issue's bound on AUROC lost by speed work
 
 
-def torch_path(model: GRAD, fuse: bool, bf16: bool = False):
-    graph = inference_graph(model, fuse=fuse)
-    layout = torch.channels_last if bf16 else torch.contiguous_format
-    graph = graph.to(memory_format=layout)
+def torch_path(model: GRAD, fuse: bool, precision: str = "fp32"):
+    """reference (fuse=False): the detector as trained, eager; otherwise the graph GRAD.predict runs."""
+    if fuse:
+        model.precision = precision
+        graph = model._inference_graph()
+    else:
+        graph = inference_graph(model, fuse=False)
 
     def run(x: np.ndarray):
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            maps, scores = graph(torch.from_numpy(x).contiguous(memory_format=layout))
-        return maps.float().numpy(), scores.float().numpy()
+        with torch.inference_mode():
+            maps, scores = graph(torch.from_numpy(x))
+        return maps.numpy(), scores.numpy()
     return run
 
 
@@ -77,7 +80,7 @@ def compare(model_dir: Path, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         onnx_fp32, onnx_int8 = onnx_paths(model, calibration, Path(tmp))
         paths = {"reference": torch_path(model, fuse=False), "torch bn-fused": torch_path(model, fuse=True),
-                 "onnxruntime": onnx_fp32, "torch bf16 channels_last": torch_path(model, fuse=True, bf16=True),
+                 "onnxruntime": onnx_fp32, "torch-bf16 (opt-in)": torch_path(model, fuse=True, precision="bf16"),
                  "onnxruntime int8": onnx_int8}
         outputs = {}
         for label, run in paths.items():

@@ -97,6 +97,21 @@ def test_predict_runs_the_fused_graph_and_matches_the_unfused_model(real_images)
     assert np.abs(model.predict(real_images[:1])[0].anomaly_map - got[0].anomaly_map).max() > 1e-3
 
 
+def test_bf16_precision_keeps_decisions_on_real_images(real_images):
+    """The opt-in bfloat16 path: maps close to fp32 (bf16 keeps 8 bits of mantissa), the same decisions here."""
+    model = _model(real_images)
+    fp32 = model.predict(real_images)
+    model.precision = "bf16"
+    bf16 = model.predict(real_images)
+    assert all(p.anomaly_map.dtype == np.float32 for p in bf16)
+    scale = max(float(np.abs(p.anomaly_map).max()) for p in fp32)
+    assert max(float(np.abs(a.anomaly_map - b.anomaly_map).max()) for a, b in zip(fp32, bf16)) <= 0.05 * scale
+    assert [p.is_anomalous for p in fp32] == [p.is_anomalous for p in bf16]
+    model.precision = "fp16"
+    with pytest.raises(ValueError, match="precision 'fp16'"):
+        model.predict(real_images[:1])
+
+
 def _saved(tmp_path: Path) -> tuple[GRAD, Path, list[np.ndarray]]:
     """A tiny saved model in run-folder layout (<run>/model) and a few synthetic images."""
     images = [np.random.default_rng(i).integers(0, 256, (40 + 8 * i, 56, 3), dtype=np.uint8) for i in range(6)]

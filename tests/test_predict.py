@@ -123,6 +123,14 @@ def test_onnx_backend_agrees_with_torch(tiny_run, line, tmp_path):
     assert np.allclose([r.score for r in onnx_run.results], [r.score for r in torch_run.results], atol=1e-4)
 
 
+def test_bf16_backend_scores_close_to_torch(tiny_run, line, tmp_path):
+    torch_run = predict_images(tiny_run.run, [line], tmp_path / "t")
+    bf16_run = predict_images(tiny_run.run, [line], tmp_path / "b", backend="torch-bf16")
+    assert [r.path for r in bf16_run.results] == [r.path for r in torch_run.results]
+    scale = max(abs(r.score) for r in torch_run.results)
+    assert np.allclose([r.score for r in bf16_run.results], [r.score for r in torch_run.results], atol=0.05 * scale)
+
+
 def _one_line_exit_2(result, needle: str) -> None:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
@@ -142,7 +150,7 @@ def _one_line_exit_2(result, needle: str) -> None:
     (["--max-false-alarm-rate", "-0.1", "{line}"], "strictly between 0 and 1"),
     (["--threshold", "0.2", "--max-false-alarm-rate", "0.1", "{line}"], "not both"),
     (["--threshold", "nan", "{line}"], "finite"),
-    (["--backend", "tensorrt", "{line}"], "choose one of torch, onnx"),
+    (["--backend", "tensorrt", "{line}"], "choose one of torch, torch-bf16, onnx"),
 ])
 def test_bad_input_is_one_line(tiny_run, line, tmp_path, args, needle):
     (tmp_path / "empty" / "sub").mkdir(parents=True)

@@ -29,6 +29,7 @@ from gradad.preprocess import to_tensor
 
 Progress = Callable[[str, int, int, float], None]  # (phase, step, total, loss)
 PHASES = ("patchdiff", "generation", "detector", "calibration")
+PRECISIONS = ("fp32", "bf16")
 PARTIAL_KEYS = ("partials", "partial_t")  # generation settings that only the partial samples depend on
 FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
 
@@ -58,6 +59,9 @@ class GRAD:
         self.normalization: dict = {}
         self.info: dict = {"timings_s": {}}
         self._graph: tuple | None = None  # (detector, settings, inference graph), see _inference_graph
+        # "bf16": inference in bfloat16 on a CPU (opt-in; faster only where the CPU computes bf16 natively, e.g.
+        # AVX512-BF16/AMX; maps differ from fp32 by up to ~0.3 logit, see the parity table in BENCHMARKS.md)
+        self.precision = "fp32"
 
     # ---- training -------------------------------------------------------------------------------
     def fit(self, train_images: Sequence[np.ndarray], val_images: Sequence[np.ndarray],
@@ -222,12 +226,16 @@ class GRAD:
     def _inference_graph(self) -> torch.nn.Module:
         """Detector + post-processing, built once per trained detector. On a CPU it is the graph `gradad export`
         writes, BatchNorm folded into the convolutions (BENCHMARKS.md: the gain, and AUROC unchanged)."""
-        key = (self.config.image_size, dataclasses.astuple(self.config.detector), self.device)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
+        key = (self.config.image_size, dataclasses.astuple(self.config.detector), self.device, self.precision)
         if self._graph is None or self._graph[0] is not self.detector or self._graph[1] != key:
-            from gradad.export.graph import InferenceGraph, inference_graph
+            from gradad.export.graph import BFloat16Graph, InferenceGraph, inference_graph
 
             if self.device.type == "cpu":
                 graph = inference_graph(self)
+                if self.precision == "bf16":
+                    graph = BFloat16Graph(graph)
             else:
                 d = self.config.detector
                 post = AnomalyMap(self.config.image_size, d.smoothing_sigma, d.score, d.topk)

@@ -18,7 +18,7 @@ from gradad.data.images import is_image_file, list_images, read_image
 from gradad.preprocess import check_size
 from gradad.evaluation import resize_map
 
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("torch", "torch-bf16", "onnx")  # torch-bf16: see GRAD.precision
 OVERLAYS, CSV_FILE, JSON_FILE = "overlays", "predictions.csv", "predictions.json"
 COLORMAP, OUTLINE, MAX_ALPHA = "inferno", (0, 255, 255), 0.6
 SUPPORTED = "/".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
@@ -122,10 +122,12 @@ def find_images(inputs: Sequence[Path | str], exclude: Path | None = None,
 
 def load_backend(model_path: Path, backend: str = "torch"):
     """A GRAD model or an OnnxBackend: both have .predict(images, batch_size), .threshold and .normalization."""
-    if backend == "torch":
+    if backend in ("torch", "torch-bf16"):
         from gradad.workflow import load_model
 
-        return load_model(model_path)[0]
+        model = load_model(model_path)[0]
+        model.precision = "bf16" if backend == "torch-bf16" else "fp32"
+        return model
     if backend == "onnx":
         try:
             from gradad.export.onnx_backend import OnnxBackend

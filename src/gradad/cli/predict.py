@@ -28,7 +28,9 @@ def predict(
                                          help="Recompute the threshold for this false-alarm rate (0..1) from the "
                                               "model's validation scores."),
     batch_size: int = typer.Option(16, "--batch-size", help="Images per forward pass."),
-    backend: str = typer.Option("torch", "--backend", help="torch, or onnx (onnxruntime; needs the export extra)."),
+    backend: str = typer.Option("torch", "--backend", help="torch; torch-bf16 (bfloat16, faster on CPUs with native "
+                                "bf16 such as AVX512-BF16/AMX, slower elsewhere); or onnx (onnxruntime; needs the "
+                                "export extra)."),
 ):
     """Flag anomalous images: one overlay per image (heat map, predicted region outlined) and one table per run."""
     from gradad.predict import BACKENDS, CSV_FILE, JSON_FILE, OVERLAYS, PredictError, predict_images

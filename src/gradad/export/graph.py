@@ -27,6 +27,19 @@ class InferenceGraph(nn.Module):
         return self.postprocess(self.detector(x))
 
 
+class BFloat16Graph(nn.Module):
+    """An inference graph run in bfloat16 autocast with channels_last tensors; outputs returned as float32."""
+
+    def __init__(self, graph: InferenceGraph):
+        super().__init__()
+        self.graph = graph.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            maps, scores = self.graph(x.contiguous(memory_format=torch.channels_last))
+        return maps.float(), scores.float()
+
+
 def fuse_bn(detector: Detector) -> Detector:
     """A copy with every Conv-BatchNorm pair folded into one Conv (eval mode only: running statistics are frozen)."""
     fused = copy.deepcopy(detector).eval()
