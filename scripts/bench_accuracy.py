@@ -48,7 +48,7 @@ def load_set(name: str, out: Path):
 
 
 def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict, tag: str = "",
-            save_models: bool = False) -> None:
+            save_models: bool = False, skip_snapshots: int = 0) -> None:
     data, groups = load_set(name, out)
 
     def evaluate(data, scores, maps) -> dict:
@@ -90,6 +90,11 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     if not model._resume(folder, x):  # a cache serves every detector variant; partial samples are drawn again
         model.fit_generator(x)
         model._save_generator(folder)
+    if skip_snapshots:
+        # canvases are drawn in order from the snapshots then the final denoiser, an equal share each: dropping the
+        # first shares is the bank that `generation.snapshots` without those snapshots would draw (other samples)
+        share = len(model.bank.canvases) // (len(cfg.generation.snapshots) + 1)
+        model.bank.canvases = model.bank.canvases[skip_snapshots * share:]
     gen_times = dict(model.info["timings_s"])
     for method in todo:
         model.config = cfg.replace(**{"reweight.method": method})
@@ -188,6 +193,8 @@ def main() -> None:
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--tag", default="", help="suffix of the variant name, for detector-level ablations")
     p.add_argument("--save-models", action="store_true", help="keep each trained model (without its bank)")
+    p.add_argument("--skip-snapshots", type=int, default=0,
+                   help="ablation: train the detector without the canvases of the first K PatchDiff snapshots")
     p.add_argument("--reevaluate", action="store_true", help="evaluate the saved models again, train nothing")
     a = p.parse_args()
     overrides = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.overrides)}
@@ -196,7 +203,7 @@ def main() -> None:
     elif not a.table_only:
         for name in a.sets:
             for seed in a.seeds:
-                run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models)
+                run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models, a.skip_snapshots)
     write_markdown(a.out, a.markdown, COMMAND)
 
 
