@@ -60,7 +60,7 @@ class GRAD:
         self.info: dict = {"timings_s": {}}
         self._graph: tuple | None = None  # (detector, settings, inference graph), see _inference_graph
         # "bf16": inference in bfloat16 on a CPU (opt-in; faster only where the CPU computes bf16 natively, e.g.
-        # AVX512-BF16/AMX; maps differ from fp32 by up to ~0.3 logit, see the parity table in BENCHMARKS.md)
+        # AVX512-BF16/AMX; maps move by up to ~0.3 logit, AUROC by up to 0.004: the parity table in BENCHMARKS.md)
         self.precision = "fp32"
 
     # ---- training -------------------------------------------------------------------------------
