@@ -1,6 +1,7 @@
 # make demo  : create .venv, install gradad, train + evaluate on the built-in demo data set, write a report
 # make test  : create .venv, install gradad with test extras, run the test suite
 # make bench : long measurements (never part of make test): bench-speed (latency) + bench-accuracy (hours)
+#              + bench-parity (AUROC of each optimised inference path on the models bench-accuracy kept)
 # make bench-env : separate venv with anomalib for the peer rows of make bench (large download)
 PY      ?= python3.11
 VENV    := .venv
@@ -8,7 +9,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEMO    ?= runs/demo
 
-.PHONY: demo test bench bench-speed bench-accuracy bench-env install clean
+.PHONY: demo test bench bench-speed bench-accuracy bench-parity bench-env install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,14 +29,17 @@ test: $(STAMP)
 
 SETS    ?= demo mvtec_ad/bottle magnetic_tile/tile visa/capsules $(addprefix piped/,$(notdir $(wildcard ../shared/data/piped/*)))
 
-bench: bench-speed bench-accuracy
+bench: bench-speed bench-accuracy bench-parity
 
 bench-speed: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 # hours on 2 cores; results are cached under runs/bench_accuracy, so an interrupted run continues
 bench-accuracy: $(STAMP)
-	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 1
+	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 1 --save-models
+
+bench-parity: $(STAMP)
+	$(BIN)/python scripts/bench_parity.py
 
 bench-env:
 	$(PY) -m venv .venv-bench && .venv-bench/bin/pip install torch==2.14.1 torchvision==0.29.1 anomalib
