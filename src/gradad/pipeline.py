@@ -22,7 +22,6 @@ from sklearn.metrics import roc_auc_score
 from gradad import __version__, modelfile, thresholds
 from gradad.config import GRADConfig, profile
 from gradad.detector.network import Detector
-from gradad.detector.postprocess import AnomalyMap
 from gradad.detector.train import PatternBank, train_detector
 from gradad.patchdiff import PatchDiff
 from gradad.preprocess import to_tensor
@@ -134,10 +133,7 @@ class GRAD:
             meta, weights, bank = modelfile.load(folder / "generator", with_bank=True)
         except modelfile.ModelFileError:
             return False
-        key = json.loads(json.dumps(meta.get("key")))
-        for k in PARTIAL_KEYS:
-            (key or {}).get("generation", {}).pop(k, None)
-        if key != json.loads(json.dumps(self._generator_key())) or bank is None:
+        if json.loads(json.dumps(meta.get("key"))) != json.loads(json.dumps(self._generator_key())) or bank is None:
             return False
         self.patchdiff = PatchDiff(self.config.patchdiff, self.device)
         self.patchdiff.load_state_dict(weights)
@@ -230,16 +226,11 @@ class GRAD:
             raise ValueError(f"precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         key = (self.config.image_size, dataclasses.astuple(self.config.detector), self.device, self.precision)
         if self._graph is None or self._graph[0] is not self.detector or self._graph[1] != key:
-            from gradad.export.graph import BFloat16Graph, InferenceGraph, inference_graph
+            from gradad.export.graph import BFloat16Graph, inference_graph
 
-            if self.device.type == "cpu":
-                graph = inference_graph(self)
-                if self.precision == "bf16":
-                    graph = BFloat16Graph(graph)
-            else:
-                d = self.config.detector
-                post = AnomalyMap(self.config.image_size, d.smoothing_sigma, d.score, d.topk)
-                graph = InferenceGraph(self.detector.eval(), post).to(self.device).eval()
+            graph = inference_graph(self, fuse=self.device.type == "cpu").to(self.device)
+            if self.precision == "bf16":
+                graph = BFloat16Graph(graph)
             self._graph = (self.detector, key, graph)
         return self._graph[2]
 
