@@ -172,22 +172,23 @@ def table(out: Path) -> str:
     rows = [json.loads(p.read_text()) for p in sorted(out.glob("*/seed*/*.json"))]
     if not rows:
         return "_no results yet_"
-    lines = ["| set | variant | seeds | image AUROC | pixel AUROC | AU-PRO | F1-max | logical / structural AUROC | fingerprint AUROC | train min (PatchDiff / generation / detector) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | variant | seeds | image AUROC | pixel AUROC | AU-PRO | F1-max | logical / structural AUROC | fingerprint AUROC | train min (PatchDiff / generation / detector) | ms / image |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["set"], r["variant"]), []).append(r)
     for (s, v), rs in sorted(groups.items()):
-        def agg(key):
+        def agg(key, digits=3):
             vals = [r.get(key) for r in rs if r.get(key) is not None]
             if not vals:
                 return "–"
-            return f"{np.mean(vals):.3f}" + (f" ± {np.std(vals):.3f}" if len(vals) > 1 else "")
+            return f"{np.mean(vals):.{digits}f}" + (f" ± {np.std(vals):.{digits}f}" if len(vals) > 1 else "")
         t = rs[0].get("timings_s") or {}
         times = " / ".join(f"{t[k] / 60:.1f}" for k in ("patchdiff", "generation", "detector") if k in t) or "–"
         lines.append(f"| {s} | {v} | {','.join(str(r['seed']) for r in rs)} | {agg('image_auroc')} | "
                      f"{agg('pixel_auroc')} | {agg('au_pro')} | {agg('image_f1_max')} | "
-                     f"{agg('auroc_logical')} / {agg('auroc_structural')} | {agg('fingerprint_auroc')} | {times} |")
+                     f"{agg('auroc_logical')} / {agg('auroc_structural')} | {agg('fingerprint_auroc')} | {times} | "
+                     f"{agg('inference_ms_per_image', 1)} |")
     lines += ["", "Per defect type, image AUROC (mean over seeds):", "",
               "| set | variant | " + "per-type AUROC |", "|---|---|---|"]
     for (s, v), rs in sorted(groups.items()):
@@ -211,7 +212,9 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
             f"(cutpaste = a hand-made anomaly simulation, never part of gradad's default).\n"
             f"- `{DEFAULT}` is the default configuration (bank: canvases of the 25 %/50 % PatchDiff snapshots and the "
             f"final denoiser); `-10snap` variants used the earlier default bank with a 10 % snapshot; other suffixes "
-            f"are the ablations named in the text.\n\n"
+            f"are the ablations named in the text.\n"
+            f"- ms / image: `GRAD.predict` over the test set (batch 16) timed inside the benchmark, on the threads listed "
+            f"above while other benchmark jobs shared the machine; the speed section has the quiet figures.\n\n"
             f"Summary, default configuration, one row per set:\n\n{summary(out)}\n\nAll variants:\n\n"
             f"{table(out)}\n{END}")
     text = md.read_text() if md.exists() else "# Benchmarks\n"
