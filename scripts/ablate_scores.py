@@ -1,7 +1,8 @@
 """Offline score ablations on the saved default models: could a second, prior-less score help the detector's?
 
 For each `grad-difference.model` kept by `bench_accuracy.py --save-models`, image AUROC of:
-- grad:           the detector's score (the product's);
+- grad:           the detector's score (the product's: the smoothed map's maximum);
+- grad-top1%:     the mean of the map's top 1 % pixels instead of its maximum (`detector.score=topk`);
 - meanstd:        the per-pixel mean/std baseline;
 - grad+meanstd:   both scores standardised on the validation normals, summed;
 - density:        Mahalanobis distance of the detector's hidden features (head, 64-d) to a Gaussian fitted on the
@@ -58,6 +59,7 @@ def ablate(name: str, folder: Path) -> dict:
     model = GRAD.load(folder / "grad-difference.model", device="cpu")
     net, size = model.detector.eval(), model.config.image_size
     post = AnomalyMap(size, model.config.detector.smoothing_sigma, model.config.detector.score)
+    post_topk = AnomalyMap(size, model.config.detector.smoothing_sigma, "topk", 0.01)
     train_img, val_img, test_img = (read_images(d) for d in (data.train, data.val, data.test))
     tr, va, te = (to_tensor(d, size) for d in (train_img, val_img, test_img))
     y = np.array([s.label for s in data.test])
@@ -71,13 +73,14 @@ def ablate(name: str, folder: Path) -> dict:
         h, z = hidden_and_logits(net, x)
         q = h.permute(0, 2, 3, 1) - mu.float()
         d = ((q @ precision) * q).sum(-1).clamp_min(0).sqrt()[:, None]
-        return post(z)[1].numpy(), post(d)[1].numpy()
+        return post(z)[1].numpy(), post(d)[1].numpy(), post_topk(z)[1].numpy()
 
-    (g_va, d_va), (g_te, d_te) = scores(va), scores(te)
+    (g_va, d_va, _), (g_te, d_te, k_te) = scores(va), scores(te)
     ms = MeanStd(size).fit(train_img)
     m_va, m_te = np.array(ms.predict(val_img)[0]), np.array(ms.predict(test_img)[0])
     auroc = {
         "grad": roc_auc_score(y, g_te),
+        "grad-top1%": roc_auc_score(y, k_te),
         "meanstd": roc_auc_score(y, m_te),
         "grad+meanstd": roc_auc_score(y, standardise(g_te, g_va) + standardise(m_te, m_va)),
         "density": roc_auc_score(y, d_te),

@@ -61,3 +61,13 @@ def test_test_on_a_folder_without_the_layout(tiny_run, tmp_path):
     (tmp_path / "empty").mkdir()
     one_line_error(runner.invoke(app, ["test", "--model", str(tiny_run.run), "--data", str(tmp_path / "empty")]),
                    str(tmp_path / "empty"))
+
+
+def test_train_with_one_validation_image_says_the_fingerprint_check_is_absent(tmp_path):
+    """5 normal images leave 1 to validate on: the threshold is still set, the fingerprint check (2 needed) is not."""
+    from gradad.data.demo import write_demo
+
+    root = write_demo(tmp_path / "data", size=64, n_train=5, n_test_good=2, n_per_type=1)
+    r = runner.invoke(app, ["train", "--data", str(root), "--out", str(tmp_path / "run"), "--no-evaluate", *TINY_SET])
+    assert r.exit_code == 0, r.output
+    assert "fingerprint check AUROC absent" in r.output

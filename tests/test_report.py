@@ -17,7 +17,7 @@ from gradad import workflow
 from gradad.cli import app
 from gradad.data.demo import DEFECT_GROUPS
 from gradad.report import write_training_report
-from gradad.report.page import metric_rows
+from gradad.report.page import fingerprint_sample_note, metric_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHECK_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_report.sh"
@@ -110,3 +110,12 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
     assert pixels.shape == (2000, 1280)
     assert pixels.std() > 20 and (pixels < 200).mean() > 0.02, "the screenshot is blank"
+
+
+def test_fingerprint_note_says_how_many_images_it_used(report, tiny_run):
+    n = tiny_run.model.info["fingerprint_images"]
+    assert n == len(tiny_run.data.val)
+    html = report[0].read_text(encoding="utf-8")
+    assert f"Measured on only {n} held-out normal images" in html  # the tiny set holds out fewer than 10
+    assert fingerprint_sample_note({"fingerprint_images": 40}) == " Measured on 40 held-out normal images."
+    assert fingerprint_sample_note({}) == ""  # models saved before the count was recorded

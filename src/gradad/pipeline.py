@@ -200,6 +200,7 @@ class GRAD:
         if self.patchdiff is None or len(normal_images) < 2:
             return None
         x = to_tensor(normal_images, self.config.image_size)
+        self.info["fingerprint_images"] = len(x)  # with few images the AUROC is coarse: steps of 1/n^2
         r = self.patchdiff.renoise(x, FINGERPRINT_T, g)
         s_real = [p.score for p in self._predict_raw(x)]
         s_gen = [p.score for p in self._predict_raw(r)]

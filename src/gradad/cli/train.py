@@ -85,7 +85,9 @@ def train(
         model = train_category(ds, cfg, out, progress)
     t = model.info["timings_s"]
     console.print("timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()))
-    console.print(f"threshold {model.threshold:.4f}; fingerprint check AUROC {model.info['fingerprint_auroc']:.3f}")
+    fp, n = model.info.get("fingerprint_auroc"), model.info.get("fingerprint_images")
+    console.print(f"threshold {model.threshold:.4f}; fingerprint check AUROC "
+                  + (f"{fp:.3f} on {n} held-out images" if fp is not None else "absent (needs 2 held-out images)"))
     console.print(f"model saved to {out / 'model'}")
     if evaluate and ds.test:
         print_results(test_category(model, ds, out))

@@ -32,6 +32,19 @@ FINGERPRINT_NOTE = ("AUROC of the detector between real normal images and the sa
                     "generator's low-level fingerprint and judges structure; well above 0.5 means it learnt to spot "
                     "PatchDiff's traces, which real defects do not have.")
 
+FINGERPRINT_FEW = 10  # below this many held-out images the fingerprint AUROC is too coarse to read closely
+
+
+def fingerprint_sample_note(info: dict) -> str:
+    """How many held-out images the check used; few images make it a rough sign only."""
+    n = info.get("fingerprint_images")
+    if not n:
+        return ""
+    if n < FINGERPRINT_FEW:
+        return (f" Measured on only {n} held-out normal images, so it moves in steps of 1/{n * n}: a rough sign, "
+                f"not a precise figure.")
+    return f" Measured on {n} held-out normal images."
+
 
 def fmt(value) -> str:
     """Metric values to four decimals; None, NaN and missing are "absent", never 0."""
@@ -144,7 +157,7 @@ def _training(model, run_dir: Path, samples) -> dict:
             "PatchDiff loss": (model.info.get("patchdiff_loss", []), cfg.patchdiff.steps),
             "Detector loss": (model.info.get("detector_loss", []), cfg.detector.steps)}),
         "timings": timings,
-        "fingerprint": {"value": fmt(fp), "note": FINGERPRINT_NOTE,
+        "fingerprint": {"value": fmt(fp), "note": FINGERPRINT_NOTE + fingerprint_sample_note(model.info),
                         "warn": fp is not None and abs(fp - 0.5) > 0.15},
         "threshold": _threshold(model),
         "config": config_sections(cfg.to_dict()),
