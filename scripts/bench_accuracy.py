@@ -145,13 +145,13 @@ DEFAULT = "grad-difference"  # the default configuration's variant name (bank: 2
 
 
 def summary(out: Path) -> str:
-    """One row per set: the default GRAD against both baselines, image AUROC first (the issue's target)."""
+    """One row per set: the default GRAD against both baselines (means over the seeds run), image AUROC first."""
     by: dict[str, dict[str, list[dict]]] = {}
     for p in sorted(out.glob("*/seed*/*.json")):
         r = json.loads(p.read_text())
         by.setdefault(r["set"], {}).setdefault(r["variant"], []).append(r)
-    lines = ["| set | GRAD image AUROC | mean/std | cut-and-paste | above both? | GRAD pixel AUROC | mean/std | "
-             "cut-and-paste | GRAD fingerprint (target <= 0.65) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | seeds | GRAD image AUROC | mean/std | cut-and-paste | above both? | GRAD pixel AUROC | mean/std | "
+             "cut-and-paste | GRAD fingerprint (target <= 0.65) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for s, variants in sorted(by.items()):
         if DEFAULT not in variants:
             continue
@@ -162,9 +162,35 @@ def summary(out: Path) -> str:
         mine, base = round(g["image_auroc"], 3), [round(b.get("image_auroc", np.nan), 3) for b in (ms, cp)]
         verdict = "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
         f = lambda d, k: "–" if not d or np.isnan(d.get(k, np.nan)) else f"{d[k]:.3f}"
-        lines.append(f"| {s} | {f(g, 'image_auroc')} | {f(ms, 'image_auroc')} | {f(cp, 'image_auroc')} | {verdict} | "
+        seeds = ",".join(str(r["seed"]) for r in variants[DEFAULT])
+        lines.append(f"| {s} | {seeds} | {f(g, 'image_auroc')} | {f(ms, 'image_auroc')} | {f(cp, 'image_auroc')} | {verdict} | "
                      f"{f(g, 'pixel_auroc')} | {f(ms, 'pixel_auroc')} | {f(cp, 'pixel_auroc')} | "
                      f"{f(g, 'fingerprint_auroc')} |")
+    return "\n".join(lines)
+
+
+def reweighting_ablation(out: Path) -> str:
+    """Image AUROC (fingerprint) of each reweighting method on the default bank, per set where more than one ran."""
+    by: dict[str, dict[str, list[dict]]] = {}
+    for p in sorted(out.glob("*/seed*/grad-*.json")):
+        r = json.loads(p.read_text())
+        method = r["variant"].removeprefix("grad-")
+        if method in METHODS:
+            by.setdefault(r["set"], {}).setdefault(method, []).append(r)
+    lines = ["| set | " + " | ".join(f"{m} (seeds)" for m in METHODS) + " |", "|---|" + "---|" * len(METHODS)]
+    for s, methods in sorted(by.items()):
+        if len(methods) < 2:
+            continue
+        cells = []
+        for m in METHODS:
+            rs = methods.get(m, [])
+            if not rs:
+                cells.append("–")
+                continue
+            auc, fp = [r["image_auroc"] for r in rs], [r["fingerprint_auroc"] for r in rs]
+            spread = f" ± {np.std(auc):.3f}" if len(auc) > 1 else ""
+            cells.append(f"{np.mean(auc):.3f}{spread} (fp {np.mean(fp):.2f}; {','.join(str(r['seed']) for r in rs)})")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -215,7 +241,9 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
             f"are the ablations named in the text.\n"
             f"- ms / image: `GRAD.predict` over the test set (batch 16) timed inside the benchmark, on the threads listed "
             f"above while other benchmark jobs shared the machine; the speed section has the quiet figures.\n\n"
-            f"Summary, default configuration, one row per set:\n\n{summary(out)}\n\nAll variants:\n\n"
+            f"Summary, default configuration, one row per set:\n\n{summary(out)}\n\n"
+            f"Reweighting ablation on the default bank, image AUROC (fp = fingerprint check; seeds):\n\n"
+            f"{reweighting_ablation(out)}\n\nAll variants:\n\n"
             f"{table(out)}\n{END}")
     text = md.read_text() if md.exists() else "# Benchmarks\n"
     if START in text:
