@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,14 +38,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 @torch.inference_mode()
 def hidden_and_logits(net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The detector's 64-d hidden features per cell and its logits, in batches."""
+    """The detector's 64-d hidden features per cell (caught at the head's ReLU) and its logits, in batches."""
     hs, zs = [], []
-    for i in range(0, len(x), 32):
-        f = net.local(x[i:i + 32])
-        c = F.interpolate(net.context(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
-        h = net.head[1](net.head[0](torch.cat([f, c], 1)))
-        hs.append(h)
-        zs.append(net.head[2](h))
+    hook = net.head[1].register_forward_hook(lambda module, inputs, output: hs.append(output.clone()))
+    try:
+        for i in range(0, len(x), 32):
+            zs.append(net(x[i:i + 32]))
+    finally:
+        hook.remove()
     return torch.cat(hs), torch.cat(zs)
 
 
