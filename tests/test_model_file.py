@@ -76,6 +76,18 @@ def test_config_overrides_and_profiles():
         cfg.replace(**{"detector.nope": 1})
     with pytest.raises(KeyError):
         profile("gpu-huge")
+    with pytest.raises(ValueError, match="detector.ema"):
+        cfg.replace(**{"detector.ema": 1.0})
+
+
+def test_detector_training_length_follows_the_training_set_size():
+    from gradad.detector.train import detector_steps
+
+    d = profile("cpu").detector  # steps 3000, min_steps 1500, passes 300, batch 16
+    assert [detector_steps(d, n) for n in (2, 28, 80, 100, 160, 188, 686)] == [1500, 1500, 1500, 1875, 3000, 3000, 3000]
+    assert detector_steps(profile("cpu").replace(**{"detector.passes": 0}).detector, 28) == 3000
+    assert detector_steps(profile("demo").detector, 180) == 600, "a short profile stays short"
+    assert detector_steps(profile("cpu").replace(**{"detector.steps": 7}).detector, 500) == 7
 
 
 def test_interrupted_training_resumes_from_the_completed_generation_phase(tmp_path, monkeypatch):

@@ -48,9 +48,17 @@ class DetectorConfig:
     """The lightweight patch-level detector trained from scratch on raw pixels."""
 
     width: int = 32
-    steps: int = 1500
+    # training length: `steps`, but at most `passes` passes over the training images and never under `min_steps`
+    # (gradad.detector.train.detector_steps). Measured in BENCHMARKS.md: 3000 steps help the sets of 180+ images
+    # (demo, bottle pixel AUROC) and hurt the 28-image PIPED sets, which do best with 1500
+    steps: int = 3000
+    min_steps: int = 1500
+    passes: int = 300  # 0 = no cap
     batch_size: int = 16
     lr: float = 2e-3
+    # decay of an exponential moving average of the detector's weights, kept instead of the last ones (0 = off);
+    # used only when its window 1/(1-ema) is at most 15 % of the training steps (so not in the short demo profile)
+    ema: float = 0.995
     blob_area: tuple[float, float] = (0.02, 0.12)  # contrastive regions, fraction of the image
     blobs: tuple[int, int] = (1, 3)
     whole_renoised: float = 0.25  # fraction of normals replaced by whole re-noised copies
@@ -114,17 +122,20 @@ class GRADConfig:
             ("false_alarm_rate", self.false_alarm_rate, 0 < self.false_alarm_rate < 1, "in (0, 1)"),
             ("patchdiff.crop", self.patchdiff.crop, 8 <= self.patchdiff.crop <= self.image_size, "in [8, image_size]"),
             ("reweight.method", self.reweight.method, self.reweight.method in METHODS, f"one of {', '.join(METHODS)}"),
+            ("detector.ema", self.detector.ema, 0 <= self.detector.ema < 1, "in [0, 1) (0 = off)"),
             ("detector.score", self.detector.score, self.detector.score in ("max", "topk"), "max or topk"),
         ]
         for name in ("patchdiff.steps", "patchdiff.batch_size", "patchdiff.channels", "patchdiff.sample_steps",
-                     "generation.canvases", "generation.renoise_per_image", "detector.steps", "detector.batch_size",
-                     "detector.width"):
+                     "generation.canvases", "generation.renoise_per_image", "detector.steps", "detector.min_steps",
+                     "detector.batch_size", "detector.width"):
             section, field_name = name.split(".")
             v = getattr(getattr(self, section), field_name)
             checks.append((name, v, isinstance(v, int) and v >= 1, "a positive integer"))
         lo, hi = self.generation.partial_t
         checks.append(("generation.partial_t", self.generation.partial_t, 0 < lo <= hi < self.patchdiff.timesteps,
                        "two noise levels lo <= hi in (0, timesteps)"))
+        checks.append(("detector.passes", self.detector.passes,
+                       isinstance(self.detector.passes, int) and self.detector.passes >= 0, "an integer >= 0 (0 = no cap)"))
         checks.append(("generation.partials", self.generation.partials,
                        isinstance(self.generation.partials, int) and self.generation.partials >= 0, "an integer >= 0"))
         checks.append(("generation.renoise_t", self.generation.renoise_t,

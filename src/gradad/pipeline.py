@@ -108,6 +108,7 @@ class GRAD:
                                               _generator(cfg.seed, "detector"), self.device,
                                               self._phase(progress, "detector"))
         self.info["detector_loss"] = _thin(curve)
+        self.info["detector_steps"] = len(curve)  # detector_steps(): fewer than detector.steps on a small training set
         timings["detector"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         self.calibrate(val_images, _generator(cfg.seed, "calibration"))

@@ -5,7 +5,8 @@ inside random smooth regions (the contrastive patterns, label = the soft region)
 image's own lightly re-noised copy is blended inside other regions labelled normal (the control): PatchDiff's
 low-level fingerprint then appears on both sides, so the only thing that separates the classes is
 structure. Some normals are replaced whole by re-noised copies for the same reason. Blur or noise is
-applied to whole images, so it too is on both sides.
+applied to whole images, so it too is on both sides. With `ema` > 0 the detector kept is an exponential moving
+average of the weights (BatchNorm statistics too) rather than the last ones.
 """
 from __future__ import annotations
 
@@ -132,23 +133,37 @@ def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConf
     return x, real, target, control
 
 
+def detector_steps(cfg: DetectorConfig, n_images: int) -> int:
+    """Training steps for n training images: at most `passes` passes over them (batches of `batch_size`), within
+    [min_steps, steps]; `steps` always wins, so a short profile stays short."""
+    n = cfg.steps if not cfg.passes else -(-cfg.passes * n_images // cfg.batch_size)
+    return min(cfg.steps, max(cfg.min_steps, n))
+
+
 def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, rw: ReweightConfig,
                    g: torch.Generator, device: torch.device,
                    progress: Callable[[int, int, float], None] | None = None) -> tuple[Detector, list[float]]:
     """Weighted BCE with three balanced terms: normal cells, reweighted contrastive cells, control cells."""
+    steps = detector_steps(cfg, len(images))
     net = Detector(cfg.width).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
     regions = RegionSampler(images.shape[-1], cfg, g)
+    # an exponential moving average of the weights (BatchNorm statistics included) is the detector kept, when asked
+    # and when its window 1/(1-ema) is at most 15 % of the training: in short trainings (the demo profile, tests)
+    # the average reaches back into the high-learning-rate phase and cost accuracy, so they keep the last weights
+    use_ema = 0 < cfg.ema and 1 / (1 - cfg.ema) <= 0.15 * steps
+    ema = torch.optim.swa_utils.AveragedModel(
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if use_ema else None
     losses = []
     net.train()
-    for step in range(cfg.steps):
+    for step in range(steps):
         x, real, target, control = (t.to(device) for t in contrastive_batch(images, bank, cfg, regions, g))
         z = net(x)
         bce_pos = F.binary_cross_entropy_with_logits(z, torch.ones_like(z), reduction="none")
         bce_neg = F.binary_cross_entropy_with_logits(z, torch.zeros_like(z), reduction="none")
         w = reweighting.weights(rw.method, target=target, logits=z, real=real, composite=x, stride=STRIDE,
-                                progress=step / cfg.steps, warmup=rw.warmup, temperature=rw.temperature)
+                                progress=step / steps, warmup=rw.warmup, temperature=rw.temperature)
         w_pos = w * target
         normal = (1 - target) * (control == 0)
         loss = (bce_neg * normal).sum() / normal.sum().clamp_min(1)
@@ -160,8 +175,12 @@ def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig,
         loss.backward()
         opt.step()
         sched.step()
+        if ema is not None:
+            ema.update_parameters(net)
         losses.append(loss.item())
         if progress is not None:
-            progress(step + 1, cfg.steps, loss.item())
+            progress(step + 1, steps, loss.item())
+    if ema is not None:
+        net = ema.module
     net.eval()
     return net, losses

@@ -155,7 +155,7 @@ def _training(model, run_dir: Path, samples) -> dict:
         "gallery": _gallery(model, samples, bank),
         "curves": plots.loss_curves({
             "PatchDiff loss": (model.info.get("patchdiff_loss", []), cfg.patchdiff.steps),
-            "Detector loss": (model.info.get("detector_loss", []), cfg.detector.steps)}),
+            "Detector loss": (model.info.get("detector_loss", []), model.info.get("detector_steps", cfg.detector.steps))}),
         "timings": timings,
         "fingerprint": {"value": fmt(fp), "note": FINGERPRINT_NOTE + fingerprint_sample_note(model.info),
                         "warn": fp is not None and abs(fp - 0.5) > 0.15},
