@@ -159,7 +159,7 @@ def profile(name: str) -> GRADConfig:
     if name == "paper":
         return base.replace(**{
             "image_size": 256, "patchdiff.receptive_field": 60, "patchdiff.crop": 96, "patchdiff.channels": 64,
-            "patchdiff.steps": 20000, "generation.canvases": 256, "detector.steps": 10000, "detector.width": 48,
+            "patchdiff.steps": 20000, "generation.canvases": 256, "detector.steps": 10000, "detector.passes": 0, "detector.width": 48,
         })
     raise KeyError(f"unknown profile {name!r}; choose one of: cpu, demo, paper")
 
