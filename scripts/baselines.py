@@ -40,6 +40,9 @@ def cutpaste_model(config, train: Sequence[np.ndarray], val: Sequence[np.ndarray
     """GRAD's detector trained on real-image content pasted into real images (no PatchDiff)."""
     model = GRAD(copy.deepcopy(config))
     x = to_tensor(train, config.image_size)
+    # the detector's initial weights come from the global generator, seeded as GRAD.fit_detector seeds it: without
+    # this, the baseline depended on what the process had run before (capsules: 0.734 vs 0.841, same settings)
+    torch.manual_seed(config.seed)
     model.bank = PatternBank(canvases=x.flip(0), renoised=x[:, None])
     model.detector, _ = train_detector(x, model.bank, config.detector, config.reweight,
                                        _generator(config.seed, "detector"), model.device)
