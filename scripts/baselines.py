@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from gradad.detector.postprocess import AnomalyMap
-from gradad.detector.train import PatternBank, train_detector
-from gradad.pipeline import GRAD, _generator
+from gradad.detector.train import PatternBank
+from gradad.pipeline import GRAD
 from gradad.preprocess import to_tensor
 
 
@@ -40,11 +40,7 @@ def cutpaste_model(config, train: Sequence[np.ndarray], val: Sequence[np.ndarray
     """GRAD's detector trained on real-image content pasted into real images (no PatchDiff)."""
     model = GRAD(copy.deepcopy(config))
     x = to_tensor(train, config.image_size)
-    # the detector's initial weights come from the global generator, seeded as GRAD.fit_detector seeds it: without
-    # this, the baseline depended on what the process had run before (capsules: 0.734 vs 0.841, same settings)
-    torch.manual_seed(config.seed)
     model.bank = PatternBank(canvases=x.flip(0), renoised=x[:, None])
-    model.detector, _ = train_detector(x, model.bank, config.detector, config.reweight,
-                                       _generator(config.seed, "detector"), model.device)
-    model.calibrate(val, _generator(config.seed, "calibration"))
+    # GRAD's own detector phase: seeded initial weights, training, calibration (no PatchDiff, so no fingerprint check)
+    model.fit_detector(x, val)
     return model
