@@ -48,7 +48,7 @@ def load_set(name: str, out: Path):
 
 
 def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict, tag: str = "",
-            save_models: bool = False, skip_snapshots: int = 0) -> None:
+            save_models: bool = False, skip_snapshots: int = 0, tag_cutpaste: bool = False) -> None:
     data, groups = load_set(name, out)
 
     def evaluate(data, scores, maps) -> dict:
@@ -70,14 +70,16 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     if not (folder / "meanstd.json").exists():
         ms = MeanStd(cfg.image_size).fit(train)
         save("meanstd", evaluate(data, *ms.predict(test_images)))
-    if not (folder / "cutpaste.json").exists():
+    # the baseline shares the detector's configuration: a detector-level change is measured on it too (--tag-cutpaste)
+    cutpaste = "cutpaste" + (f"-{tag}" if tag and tag_cutpaste else "")
+    if not (folder / f"{cutpaste}.json").exists():
         t0 = time.perf_counter()
         m = cutpaste_model(cfg, train, val)
         preds, _ = predict_samples(m, data.test)
-        save("cutpaste", evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
+        save(cutpaste, evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
              | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None})
         if save_models:
-            m.save(folder / "cutpaste.model", with_bank=False)
+            m.save(folder / f"{cutpaste}.model", with_bank=False)
 
     variant = {m: f"grad-{m}" + (f"-{tag}" if tag else "") for m in methods}
     todo = [m for m in methods if not (folder / f"{variant[m]}.json").exists()]
@@ -205,13 +207,15 @@ SCHEDULES = {"1500 steps, last weights": "grad-difference-noema", "1500 steps, E
 
 
 def schedule_ablation(rows: list[dict]) -> str:
-    """Image AUROC per (set, seed) of each detector schedule; * marks the one today's default runs on that set (the
-    default's result was made as, and renamed from, one of these variants)."""
+    """Image AUROC per (set, seed) of each detector schedule (all without position channels); * marks the one today's
+    default runs on that set (the `-nocoords` result was made as, and renamed from, one of these variants)."""
     cells: dict[tuple[str, int], dict[str, str]] = {}
     names = {v: k for k, v in SCHEDULES.items()} | {"grad-difference-ema": "1500 steps, EMA"}
     for r in rows:
         variant, star = r["variant"], ""
-        if variant == DEFAULT:
+        # the default's schedule, measured before position channels (-oldbank: bottle seed 0's earlier cached bank,
+        # the one this table's other bottle seed 0 variants were trained on)
+        if variant in ("grad-difference-nocoords", "grad-difference-oldbank"):
             variant, star = next((v for v in reversed(r.get("renamed_from") or []) if v in names), None), " *"
         if variant in names:
             cells.setdefault((r["set"], r["seed"]), {})[names[variant]] = f"{r['image_auroc']:.3f}{star}"
@@ -219,6 +223,26 @@ def schedule_ablation(rows: list[dict]) -> str:
     for (s, seed), c in sorted(cells.items()):
         if len(c) > 1:
             lines.append(f"| {s} | {seed} | " + " | ".join(c.get(k, "–") for k in SCHEDULES) + " |")
+    return "\n".join(lines)
+
+
+# the position-channel ablation (same bank): today's default against the same without the two coordinate inputs
+POSITION = {"GRAD, no position": "grad-difference-nocoords", "GRAD, position (default)": DEFAULT,
+            "cut-and-paste, no position": "cutpaste-nocoords", "cut-and-paste, position": "cutpaste", "mean/std": "meanstd"}
+
+
+def position_ablation(rows: list[dict]) -> str:
+    """Image AUROC (GRAD: fingerprint) per (set, seed) with and without the detector's position channels."""
+    cells: dict[tuple[str, int], dict[str, str]] = {}
+    names = {v: k for k, v in POSITION.items()}
+    for r in rows:
+        if r["variant"] in names:
+            fp = f" (fp {r['fingerprint_auroc']:.2f})" if r.get("fingerprint_auroc") is not None else ""
+            cells.setdefault((r["set"], r["seed"]), {})[names[r["variant"]]] = f"{r['image_auroc']:.3f}{fp}"
+    lines = ["| set | seed | " + " | ".join(POSITION) + " |", "|---|---|" + "---|" * len(POSITION)]
+    for (s, seed), c in sorted(cells.items()):
+        if "GRAD, no position" in c:
+            lines.append(f"| {s} | {seed} | " + " | ".join(c.get(k, "–") for k in POSITION) + " |")
     return "\n".join(lines)
 
 
@@ -265,8 +289,9 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
             f"(cutpaste = a hand-made anomaly simulation, never part of gradad's default, trained with the default "
             f"detector settings; `cutpaste{ABLATION}` = the same with the earlier detector default).\n"
             f"- `{DEFAULT}` is the default configuration (bank: canvases of the 25 %/50 % PatchDiff snapshots and the "
-            f"final denoiser; detector: moving average of its weights, 3000 steps or 300 passes over the training "
-            f"images, at least 1500); `{ABLATION}` variants used the earlier detector default (1500 steps, last "
+            f"final denoiser; detector: two position channels as extra input, moving average of its weights, 3000 steps "
+            f"or 300 passes over the training images, at least 1500); `-nocoords` = the same without position channels "
+            f"(the default until 2026-11-30, session 5; `cutpaste-nocoords` likewise); `{ABLATION}` variants used the earlier detector default (1500 steps, last "
             f"weights) on the same bank, as did every older variant; `-10snap` variants used the earlier default bank "
             f"with a 10 % snapshot; other suffixes are the ablations named in the text.\n"
             f"- ms / image: `GRAD.predict` over the test set (batch 16) timed inside the benchmark, on the threads listed "
@@ -275,7 +300,10 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
             f"Reweighting ablation on the default bank with the earlier detector default (`{ABLATION}`: 1500 steps, "
             f"last weights), image AUROC (fp = fingerprint check; seeds):\n\n"
             f"{reweighting_ablation(rows)}\n\n"
-            f"Detector training ablation on the default bank, image AUROC (* = today's default on that set: 300 passes "
+            f"Position-channel ablation on the default bank, image AUROC (fp = fingerprint check, target <= 0.65):\n\n"
+            f"{position_ablation(rows)}\n\n"
+            f"Detector training ablation on the default bank without position channels, image AUROC (* = today's "
+            f"schedule on that set: 300 passes "
             f"over the training images, within 1500-3000 steps, so 1500 on the 28-image PIPED sets and 3000 on the "
             f"others):\n\n{schedule_ablation(rows)}\n\nAll variants:\n\n"
             f"{table(rows)}\n{END}")
@@ -291,13 +319,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sets", nargs="+", default=["mvtec_ad/bottle"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS, help="reweighting methods (none: baselines only)")
     p.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides KEY=VALUE")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "bench_accuracy")
     p.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--tag", default="", help="suffix of the variant name, for detector-level ablations")
     p.add_argument("--save-models", action="store_true", help="keep each trained model (without its bank)")
+    p.add_argument("--tag-cutpaste", action="store_true",
+                   help="also train the cut-and-paste baseline under --tag (it shares the detector's configuration)")
     p.add_argument("--skip-snapshots", type=int, default=0,
                    help="ablation: train the detector without the canvases of the first K PatchDiff snapshots")
     p.add_argument("--reevaluate", action="store_true", help="evaluate the saved models again, train nothing")
@@ -308,7 +338,8 @@ def main() -> None:
     elif not a.table_only:
         for name in a.sets:
             for seed in a.seeds:
-                run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models, a.skip_snapshots)
+                run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models, a.skip_snapshots,
+                        a.tag_cutpaste)
     write_markdown(a.out, a.markdown, COMMAND)
 
 

@@ -22,15 +22,16 @@ from gradad.preprocess import to_tensor
 pytest.importorskip("onnxruntime")
 
 
-def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: str = "max") -> GRAD:
+def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: str = "max", coords: bool = False,
+           padding: str = "zeros") -> GRAD:
     """An untrained GRAD whose BatchNorm statistics are measured on `images`, so scores spread like a real model's.
 
     The threshold lies midway between two middle scores: decisions are mixed and no score sits on the threshold.
     """
     torch.manual_seed(0)
-    model = GRAD(profile("cpu").replace(**{"image_size": size, "detector.width": width, "detector.score": score}),
-                 device="cpu")
-    model.detector = Detector(width)
+    model = GRAD(profile("cpu").replace(**{"image_size": size, "detector.width": width, "detector.score": score,
+                                           "detector.coords": coords, "detector.padding": padding}), device="cpu")
+    model.detector = Detector(width, coords, padding)
     for m in model.detector.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.momentum = None
@@ -56,16 +57,17 @@ def real_images(shared_data) -> list[np.ndarray]:
     return [read_image(p) for p in bottle + tile]
 
 
-@pytest.mark.parametrize("score", ["max", "topk"])
-def test_onnx_matches_pytorch_on_real_images(tmp_path, real_images, score):
-    model = _model(real_images, score=score)
+@pytest.mark.parametrize("score,coords,padding", [("max", False, "zeros"), ("topk", False, "zeros"), ("max", True, "zeros"),
+                                                  ("max", True, "reflect")])
+def test_onnx_matches_pytorch_on_real_images(tmp_path, real_images, score, coords, padding):
+    model = _model(real_images, score=score, coords=coords, padding=padding)
     path = export_onnx(model, tmp_path / "model.onnx")
     backend = OnnxBackend(path, threads=2)
     expected = model.predict(real_images, batch_size=16)
     got = backend.predict(real_images, batch_size=5)  # batches of 5 and 1: the batch axis is dynamic
     map_diff = max(float(np.abs(e.anomaly_map - g.anomaly_map).max()) for e, g in zip(expected, got))
     score_diff = max(abs(e.score - g.score) for e, g in zip(expected, got))
-    print(f"\nonnx parity ({score}): max map diff {map_diff:.2e}, max score diff {score_diff:.2e}")
+    print(f"\nonnx parity ({score}, coords={coords}, {padding}): max map diff {map_diff:.2e}, max score diff {score_diff:.2e}")
     assert {g.anomaly_map.shape for g in got} == {(128, 128)}
     assert map_diff <= 1e-4 and score_diff <= 1e-4
     assert [e.is_anomalous for e in expected] == [g.is_anomalous for g in got]

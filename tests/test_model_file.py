@@ -78,6 +78,10 @@ def test_config_overrides_and_profiles():
         profile("gpu-huge")
     with pytest.raises(ValueError, match="detector.ema"):
         cfg.replace(**{"detector.ema": 1.0})
+    with pytest.raises(ValueError, match="detector.coords"):
+        cfg.replace(**{"detector.coords": "yes"})
+    with pytest.raises(ValueError, match="detector.padding"):
+        cfg.replace(**{"detector.padding": "circular"})
 
 
 def test_detector_training_length_follows_the_training_set_size():
@@ -119,3 +123,24 @@ def test_interrupted_training_resumes_from_the_completed_generation_phase(tmp_pa
 
     fresh = train_category(data, cfg.replace(seed=5), tmp_path / "other")
     assert "resumed_from" not in fresh.info
+
+
+def test_a_model_file_older_than_a_setting_loads_with_the_value_it_was_made_with(tmp_path):
+    """`detector.coords` came later: a file without it was made without position channels, whatever today's default."""
+    import torch
+
+    from gradad.detector.network import Detector
+
+    torch.manual_seed(0)
+    model = GRAD(profile("cpu").replace(**{"image_size": 64, "detector.width": 8, "detector.coords": False}), device="cpu")
+    model.detector = Detector(8, coords=False).eval()
+    model.threshold = 0.0
+    model.save(tmp_path / "m")
+    meta_path = tmp_path / "m" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["detector"]["coords"]
+    meta_path.write_text(json.dumps(meta))
+    loaded = GRAD.load(tmp_path / "m")
+    assert loaded.config.detector.coords is False
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(loaded.predict([image])[0].anomaly_map, model.predict([image])[0].anomaly_map)

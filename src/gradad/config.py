@@ -48,6 +48,11 @@ class DetectorConfig:
     """The lightweight patch-level detector trained from scratch on raw pixels."""
 
     width: int = 32
+    # two position channels (row, column) as extra input: the detector may learn where things belong. Measured in
+    # BENCHMARKS.md ("Position channels"): image AUROC up on PIPED BRG01-03, VisA capsules and magnetic tile, level on
+    # bottle and demo; the fingerprint check rose on capsules and bottle. Model files without the key are False
+    coords: bool = True
+    padding: str = "zeros"  # the convolutions' padding mode: "zeros" or "reflect"
     # training length: `steps`, but at most `passes` passes over the training images and never under `min_steps`
     # (gradad.detector.train.detector_steps). Measured in BENCHMARKS.md: 3000 steps help the sets of 180+ images
     # (demo, bottle pixel AUROC) and hurt the 28-image PIPED sets, which do best with 1500
@@ -69,6 +74,10 @@ class DetectorConfig:
     topk: float = 0.01
 
 
+# settings added after model files were first written, with the value every file without them was made with
+ADDED_LATER = {("detector", "coords"): False, ("detector", "padding"): "zeros"}
+
+
 @dataclass
 class GRADConfig:
     image_size: int = 128
@@ -84,15 +93,18 @@ class GRADConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "GRADConfig":
-        """Inverse of to_dict (JSON lists become tuples); keys this version does not know are ignored."""
+        """Inverse of to_dict (JSON lists become tuples); keys this version does not know are ignored, and
+        settings a file predates take the value it was made with (ADDED_LATER), not today's default."""
 
-        def build(klass, values: dict):
+        def build(klass, values: dict, section_name: str = ""):
             kwargs = {}
             for f in dataclasses.fields(klass):
                 if f.name in values:
                     v = values[f.name]
                     section = f.default_factory if dataclasses.is_dataclass(f.default_factory) else None
-                    kwargs[f.name] = build(section, v) if section else tuple(v) if isinstance(v, list) else v
+                    kwargs[f.name] = build(section, v, f.name) if section else tuple(v) if isinstance(v, list) else v
+                elif (section_name, f.name) in ADDED_LATER:
+                    kwargs[f.name] = ADDED_LATER[section_name, f.name]
             return klass(**kwargs)
 
         return build(cls, d)
@@ -122,6 +134,9 @@ class GRADConfig:
             ("false_alarm_rate", self.false_alarm_rate, 0 < self.false_alarm_rate < 1, "in (0, 1)"),
             ("patchdiff.crop", self.patchdiff.crop, 8 <= self.patchdiff.crop <= self.image_size, "in [8, image_size]"),
             ("reweight.method", self.reweight.method, self.reweight.method in METHODS, f"one of {', '.join(METHODS)}"),
+            ("detector.coords", self.detector.coords, isinstance(self.detector.coords, bool), "true or false"),
+            ("detector.padding", self.detector.padding, self.detector.padding == "zeros" or (
+                self.detector.padding == "reflect" and self.image_size >= 64), "zeros, or reflect with image_size >= 64"),
             ("detector.ema", self.detector.ema, 0 <= self.detector.ema < 1, "in [0, 1) (0 = off)"),
             ("detector.score", self.detector.score, self.detector.score in ("max", "topk"), "max or topk"),
         ]

@@ -2,8 +2,9 @@
 
 A local path (stride 8, receptive field 55 px at the working resolution) sees patch structure; a context
 path (stride 32, receptive field ~250 px) sees the whole image, so a wrong arrangement or count of parts
-(a logical anomaly) can change the score of a patch. Output: one logit per 8x8 cell. Channels stay narrow
-at high resolution, where a CPU pays the most per channel.
+(a logical anomaly) can change the score of a patch. With `coords`, two position channels (row, column) join the
+input, so on aligned images the detector can learn what belongs where. Output: one logit per 8x8 cell. Channels
+stay narrow at high resolution, where a CPU pays the most per channel.
 """
 from __future__ import annotations
 
@@ -14,27 +15,39 @@ import torch.nn.functional as F
 STRIDE = 8
 
 
-def conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+def conv_bn(cin: int, cout: int, stride: int = 1, padding: str = "zeros") -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False, padding_mode=padding), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+def coordinates(x: torch.Tensor) -> torch.Tensor:
+    """(B, 2, H, W) row and column positions in [-1, 1] for a batch shaped like x."""
+    b, _, h, w = x.shape
+    ys = torch.linspace(-1, 1, h, dtype=x.dtype, device=x.device).view(1, 1, h, 1).expand(b, 1, h, w)
+    xs = torch.linspace(-1, 1, w, dtype=x.dtype, device=x.device).view(1, 1, 1, w).expand(b, 1, h, w)
+    return torch.cat([ys, xs], dim=1)
 
 
 class Detector(nn.Module):
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 32, coords: bool = False, padding: str = "zeros"):
         super().__init__()
         w = width
+        c = lambda cin, cout, stride=1: conv_bn(cin, cout, stride, padding)  # noqa: E731
+        self.coords = coords
+        # zero padding (the default) or reflect padding, an option measured in BENCHMARKS.md
         self.local = nn.Sequential(
-            conv_bn(3, w // 2, 2),
-            conv_bn(w // 2, w, 2), conv_bn(w, w),
-            conv_bn(w, 2 * w, 2), conv_bn(2 * w, 2 * w), conv_bn(2 * w, 2 * w),
+            c(5 if coords else 3, w // 2, 2),
+            c(w // 2, w, 2), c(w, w),
+            c(w, 2 * w, 2), c(2 * w, 2 * w), c(2 * w, 2 * w),
         )
         self.context = nn.Sequential(
-            conv_bn(2 * w, 2 * w, 2), conv_bn(2 * w, 2 * w),
-            conv_bn(2 * w, 2 * w, 2), conv_bn(2 * w, 2 * w),
+            c(2 * w, 2 * w, 2), c(2 * w, 2 * w),
+            c(2 * w, 2 * w, 2), c(2 * w, 2 * w),
         )
         self.head = nn.Sequential(nn.Conv2d(4 * w, 2 * w, 1), nn.ReLU(inplace=True), nn.Conv2d(2 * w, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [-1, 1], H and W multiples of 32 -> (B, 1, H/8, W/8) logits."""
-        f = self.local(x)
+        f = self.local(torch.cat([x, coordinates(x)], dim=1) if self.coords else x)
         c = F.interpolate(self.context(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
         return self.head(torch.cat([f, c], dim=1))
