@@ -49,8 +49,8 @@ class DetectorConfig:
 
     width: int = 32
     # two position channels (row, column) as extra input: the detector may learn where things belong. Measured in
-    # BENCHMARKS.md ("Position channels"): image AUROC up on PIPED BRG01-03, VisA capsules and magnetic tile, level on
-    # bottle and demo; the fingerprint check rose on capsules and bottle. Model files without the key are False
+    # BENCHMARKS.md ("Position-channel ablation"): image AUROC up on PIPED BRG01-03, VisA capsules and magnetic tile,
+    # level on bottle and demo; the fingerprint check rose on capsules, bottle and GLA01. Files without the key: False
     coords: bool = True
     padding: str = "zeros"  # the convolutions' padding mode: "zeros" or "reflect"
     # training length: `steps`, but at most `passes` passes over the training images and never under `min_steps`

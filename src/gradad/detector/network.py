@@ -32,9 +32,9 @@ class Detector(nn.Module):
     def __init__(self, width: int = 32, coords: bool = False, padding: str = "zeros"):
         super().__init__()
         w = width
-        c = lambda cin, cout, stride=1: conv_bn(cin, cout, stride, padding)  # noqa: E731
         self.coords = coords
         # zero padding (the default) or reflect padding, an option measured in BENCHMARKS.md
+        c = lambda cin, cout, stride=1: conv_bn(cin, cout, stride, padding)  # noqa: E731
         self.local = nn.Sequential(
             c(5 if coords else 3, w // 2, 2),
             c(w // 2, w, 2), c(w, w),
