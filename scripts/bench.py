@@ -114,8 +114,7 @@ def build_model(args: argparse.Namespace, size: int):
         return model
     torch.manual_seed(0)
     model = GRAD(profile("cpu").replace(image_size=size), device="cpu")
-    model.detector = Detector(model.config.detector.width, model.config.detector.coords,
-                              model.config.detector.padding).eval()
+    model.detector = Detector.from_config(model.config.detector).eval()
     return model
 
 

@@ -32,7 +32,7 @@ def main() -> None:
         for coords in (False, True):
             torch.manual_seed(0)
             model = GRAD(profile("cpu").replace(**{"image_size": size, "detector.coords": coords}), device="cpu")
-            model.detector = Detector(32, coords).eval()
+            model.detector = Detector.from_config(model.config.detector).eval()
             graph = inference_graph(model)
             x = torch.randn(1, 3, size, size)
             with torch.inference_mode():

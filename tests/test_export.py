@@ -31,7 +31,7 @@ def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: st
     torch.manual_seed(0)
     model = GRAD(profile("cpu").replace(**{"image_size": size, "detector.width": width, "detector.score": score,
                                            "detector.coords": coords, "detector.padding": padding}), device="cpu")
-    model.detector = Detector(width, coords, padding)
+    model.detector = Detector.from_config(model.config.detector)
     for m in model.detector.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.momentum = None

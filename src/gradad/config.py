@@ -75,7 +75,7 @@ class DetectorConfig:
 
 
 # settings added after model files were first written, with the value every file without them was made with
-ADDED_LATER = {("detector", "coords"): False, ("detector", "padding"): "zeros"}
+ADDED_LATER = {("detector", "coords"): False}
 
 
 @dataclass

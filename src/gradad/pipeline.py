@@ -261,8 +261,7 @@ class GRAD:
     def load(cls, path: str | Path, device: str | torch.device | None = None, with_bank: bool = False) -> "GRAD":
         meta, weights, bank = modelfile.load(Path(path), with_bank)
         model = cls(GRADConfig.from_dict(meta["config"]), device)
-        model.detector = Detector(model.config.detector.width, model.config.detector.coords,
-                                  model.config.detector.padding).to(model.device).eval()
+        model.detector = Detector.from_config(model.config.detector).to(model.device).eval()
         model.detector.load_state_dict({k[9:]: v for k, v in weights.items() if k.startswith("detector.")})
         if any(k.startswith("patchdiff.") for k in weights):
             model.patchdiff = PatchDiff(model.config.patchdiff, model.device)

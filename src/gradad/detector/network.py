@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gradad.config import DetectorConfig
+
 STRIDE = 8
 
 
@@ -45,6 +47,11 @@ class Detector(nn.Module):
             c(2 * w, 2 * w, 2), c(2 * w, 2 * w),
         )
         self.head = nn.Sequential(nn.Conv2d(4 * w, 2 * w, 1), nn.ReLU(inplace=True), nn.Conv2d(2 * w, 1, 1))
+
+    @classmethod
+    def from_config(cls, cfg: DetectorConfig) -> "Detector":
+        """The architecture a DetectorConfig describes (untrained weights)."""
+        return cls(cfg.width, cfg.coords, cfg.padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [-1, 1], H and W multiples of 32 -> (B, 1, H/8, W/8) logits."""

@@ -145,7 +145,7 @@ def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig,
                    progress: Callable[[int, int, float], None] | None = None) -> tuple[Detector, list[float]]:
     """Weighted BCE with three balanced terms: normal cells, reweighted contrastive cells, control cells."""
     steps = detector_steps(cfg, len(images))
-    net = Detector(cfg.width, cfg.coords, cfg.padding).to(device)
+    net = Detector.from_config(cfg).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
     regions = RegionSampler(images.shape[-1], cfg, g)
