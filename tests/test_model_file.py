@@ -144,3 +144,26 @@ def test_a_model_file_older_than_a_setting_loads_with_the_value_it_was_made_with
     assert loaded.config.detector.coords is False
     image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     np.testing.assert_array_equal(loaded.predict([image])[0].anomaly_map, model.predict([image])[0].anomaly_map)
+
+
+def test_a_cached_generator_serves_other_renoising_settings_by_drawing_the_copies_again(tmp_path, monkeypatch):
+    """Only the re-noised copies depend on `generation.renoise_*`: a cache made with other values is reused (no
+    PatchDiff training), its canvases kept and its copies drawn again; any other difference trains afresh."""
+    import torch
+    from conftest import TINY_CONFIG
+
+    cfg = profile("cpu").replace(**TINY_CONFIG)
+    x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    made = GRAD(cfg, device="cpu")
+    made.fit_generator(x)
+    made._save_generator(tmp_path)
+    monkeypatch.setattr("gradad.patchdiff.PatchDiff.fit", lambda *a, **k: pytest.fail("PatchDiff trained again"))
+
+    same = GRAD(cfg, device="cpu")
+    assert same._resume(tmp_path, x) and "renoised_redrawn" not in same.info
+    other = GRAD(cfg.replace(**{"generation.renoise_margin": 0}), device="cpu")
+    assert other._resume(tmp_path, x) and other.info["renoised_redrawn"]
+    assert torch.equal(other.bank.canvases, same.bank.canvases)
+    assert other.bank.renoised.shape == same.bank.renoised.shape
+    assert not torch.equal(other.bank.renoised, same.bank.renoised)
+    assert not GRAD(cfg.replace(**{"generation.canvases": 3}), device="cpu")._resume(tmp_path, x)

@@ -1,16 +1,28 @@
 """PatchDiff: the receptive-field bound, the schedule, and that sampling produces images in range."""
+import pytest
 import torch
 
 from gradad.config import PatchDiffConfig, profile
-from gradad.patchdiff import CosineSchedule, PatchDiff, PatchUNet, receptive_field
+from gradad.patchdiff import CosineSchedule, PatchDiff, receptive_field
 
 
 def test_receptive_field_within_configured_bound_for_every_profile():
     for name in ("cpu", "demo", "paper"):
         cfg = profile(name).patchdiff
-        r = receptive_field(PatchUNet(cfg.channels), size=160)
+        r = receptive_field(PatchDiff(cfg).net, size=160)
         assert r <= cfg.receptive_field, f"{name}: measured r={r} exceeds bound {cfg.receptive_field}"
         assert r < 160, "the denoiser must not see the whole canvas"
+
+
+@pytest.mark.parametrize("bound, expected", [(25, 25), (56, 25), (60, 57), (120, 117), (300, 237)])
+def test_the_denoiser_is_the_widest_whose_measured_window_fits_the_bound(bound, expected):
+    net = PatchDiff(PatchDiffConfig(receptive_field=bound, channels=4)).net
+    assert receptive_field(net, size=320) == expected
+
+
+def test_a_bound_below_the_smallest_denoiser_is_refused():
+    with pytest.raises(ValueError, match="25 px"):
+        PatchDiff(PatchDiffConfig(receptive_field=20))
 
 
 def test_receptive_field_measurement_sees_a_global_path():
@@ -90,3 +102,19 @@ def test_partial_samples_round_trip_and_are_pasted_into_their_own_source(tmp_pat
         # every changed pixel lies between the source and one of the source's own partial samples (soft blend)
         own = bank.partials[bank.partial_source == src]
         assert any(bool(((c - r) * (p - c) >= -1e-5)[changed].all()) for p in own)
+
+
+def test_further_receptive_fields_train_their_own_patchdiff_and_share_the_canvases(monkeypatch):
+    from conftest import TINY_CONFIG
+    from gradad.pipeline import GRAD
+
+    cfg = profile("cpu").replace(**TINY_CONFIG | {"generation.receptive_fields": [25], "generation.snapshots": [],
+                                                 "generation.canvases": 6, "generation.renoise_per_image": 1})
+    drawn, sample = [], PatchDiff.sample_canvas
+    monkeypatch.setattr(PatchDiff, "sample_canvas",
+                        lambda self, n, size, g, net=None: drawn.append((n, net.levels)) or sample(self, n, size, g, net=net))
+    model = GRAD(cfg, device="cpu")
+    model.fit_generator(torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    assert model.info["receptive_field"] == 57 and model.info["extra_receptive_fields"] == [25]
+    assert drawn == [(3, 1), (3, 2)], "the 25-px PatchDiff draws half of the canvases, the main one the rest"
+    assert len(model.bank.canvases) == 6 and model.patchdiff.net.levels == 2

@@ -117,5 +117,9 @@ def test_fingerprint_note_says_how_many_images_it_used(report, tiny_run):
     assert n == len(tiny_run.data.val)
     html = report[0].read_text(encoding="utf-8")
     assert f"Measured on only {n} held-out normal images" in html  # the tiny set holds out fewer than 10
+    assert f"each re-noised {tiny_run.model.info['fingerprint_draws']} times" in html
     assert fingerprint_sample_note({"fingerprint_images": 40}) == " Measured on 40 held-out normal images."
+    # 4 images re-noised 8 times each: 4 x 32 pairs
+    assert "steps of 1/128" in fingerprint_sample_note({"fingerprint_images": 4, "fingerprint_draws": 8})
+    assert "steps of 1/16" in fingerprint_sample_note({"fingerprint_images": 4})  # files from before the draws
     assert fingerprint_sample_note({}) == ""  # models saved before the count was recorded

@@ -18,6 +18,7 @@ class PatchDiffConfig:
     lr: float = 2e-3
     ema: float = 0.995
     sample_steps: int = 25  # DDIM steps for a full canvas
+    padding: str = "zeros"  # the denoiser's convolution padding: "zeros" or "reflect" (no traces of the canvas edge)
 
 
 @dataclass
@@ -27,9 +28,15 @@ class GenerationConfig:
     canvases: int = 24  # full-canvas samples from pure noise (local structure kept, global broken)
     renoise_t: tuple[int, ...] = (50, 100, 200)  # real normals lightly re-noised: the fingerprint control
     renoise_per_image: int = 2
+    # mirrored pixels added around a real image while it is re-noised (copies and the fingerprint check), cropped back
+    # after: without them PatchDiff's zero padding leaves traces along every border (BENCHMARKS.md, VisA capsules)
+    renoise_margin: int = 16
     # fractions of PatchDiff training whose EMA denoisers also draw canvases (an equal share each, with the final one);
     # the 10 % snapshot was dropped by the ablation in BENCHMARKS.md (its noise-like canvases hurt 4 of 5 sets)
     snapshots: tuple[float, ...] = (0.25, 0.5)
+    # receptive-field bounds of further PatchDiffs, each trained like the main one (same steps) only to draw an equal
+    # share of the canvases: a smaller window scrambles finer, a larger one keeps more of the layout. () = one PatchDiff
+    receptive_fields: tuple[int, ...] = ()
     partials: int = 0  # SDEdit samples of training images (0 = none: see the ablation in BENCHMARKS.md)
     partial_t: tuple[int, int] = (300, 600)  # their noise levels, drawn uniformly: local arrangement rewritten
 
@@ -75,7 +82,7 @@ class DetectorConfig:
 
 
 # settings added after model files were first written, with the value every file without them was made with
-ADDED_LATER = {("detector", "coords"): False}
+ADDED_LATER = {("detector", "coords"): False, ("generation", "renoise_margin"): 0}
 
 
 @dataclass
@@ -133,6 +140,11 @@ class GRADConfig:
              and self.image_size % 32 == 0, "a multiple of 32, at least 32"),
             ("false_alarm_rate", self.false_alarm_rate, 0 < self.false_alarm_rate < 1, "in (0, 1)"),
             ("patchdiff.crop", self.patchdiff.crop, 8 <= self.patchdiff.crop <= self.image_size, "in [8, image_size]"),
+            ("patchdiff.receptive_field", self.patchdiff.receptive_field, self.patchdiff.receptive_field >= 25,
+             "at least 25 (the smallest denoiser's window)"),
+            ("generation.receptive_fields", self.generation.receptive_fields,
+             all(isinstance(r, int) and r >= 25 for r in self.generation.receptive_fields), "bounds of at least 25"),
+            ("patchdiff.padding", self.patchdiff.padding, self.patchdiff.padding in ("zeros", "reflect"), "zeros or reflect"),
             ("reweight.method", self.reweight.method, self.reweight.method in METHODS, f"one of {', '.join(METHODS)}"),
             ("detector.coords", self.detector.coords, isinstance(self.detector.coords, bool), "true or false"),
             ("detector.padding", self.detector.padding, self.detector.padding == "zeros" or (
@@ -153,6 +165,9 @@ class GRADConfig:
                        isinstance(self.detector.passes, int) and self.detector.passes >= 0, "an integer >= 0 (0 = no cap)"))
         checks.append(("generation.partials", self.generation.partials,
                        isinstance(self.generation.partials, int) and self.generation.partials >= 0, "an integer >= 0"))
+        checks.append(("generation.renoise_margin", self.generation.renoise_margin,
+                       isinstance(self.generation.renoise_margin, int) and 0 <= self.generation.renoise_margin < self.image_size // 2,
+                       "an integer in [0, image_size / 2)"))
         checks.append(("generation.renoise_t", self.generation.renoise_t,
                        all(0 < t < self.patchdiff.timesteps for t in self.generation.renoise_t), "noise levels in (0, timesteps)"))
         for name, value, ok, expected in checks:

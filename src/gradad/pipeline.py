@@ -30,7 +30,12 @@ Progress = Callable[[str, int, int, float], None]  # (phase, step, total, loss)
 PHASES = ("patchdiff", "generation", "detector", "calibration")
 PRECISIONS = ("fp32", "bf16")
 PARTIAL_KEYS = ("partials", "partial_t")  # generation settings that only the partial samples depend on
+RENOISE_KEYS = ("renoise_t", "renoise_per_image", "renoise_margin")  # ... that only the re-noised copies depend on
+STREAMS = (*PHASES, "renoise")  # one random stream each (_generator)
 FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
+# re-noised copies in the fingerprint check: each held-out image is re-noised with fresh noise until there are at least
+# this many (at most 8 per image), so a check on 4 PIPED validation images moves in steps of 1/128, not 1/16
+FINGERPRINT_COPIES = 32
 
 
 @dataclass
@@ -88,11 +93,24 @@ class GRAD:
         timings = self.info["timings_s"]
         t0 = time.perf_counter()
         torch.manual_seed(cfg.seed)
+        bounds = cfg.generation.receptive_fields
+        step = self._phase(progress, "patchdiff")
+        total = cfg.patchdiff.steps * (1 + len(bounds))
         self.patchdiff = PatchDiff(cfg.patchdiff, self.device)
-        curve = self.patchdiff.fit(x, _generator(cfg.seed, "patchdiff"), self._phase(progress, "patchdiff"),
+        curve = self.patchdiff.fit(x, _generator(cfg.seed, "patchdiff"), step and (lambda i, n, loss: step(i, total, loss)),
                                    snapshots=cfg.generation.snapshots)
         self.info["patchdiff_loss"] = _thin(curve)
         self.info["receptive_field"] = self.patchdiff.receptive_field(cfg.image_size)
+        # further PatchDiffs with other windows draw canvases alongside the snapshots; only the main one is kept
+        extra = []
+        for k, bound in enumerate(bounds):
+            other = PatchDiff(dataclasses.replace(cfg.patchdiff, receptive_field=bound), self.device)
+            offset = (k + 1) * cfg.patchdiff.steps
+            other.fit(x, torch.Generator().manual_seed(cfg.seed * 1000 + 100 + k),
+                      step and (lambda i, n, loss, o=offset: step(o + i, total, loss)))
+            extra.append(other)
+        self.patchdiff.snapshots += [other.ema for other in extra]
+        self.info["extra_receptive_fields"] = [other.receptive_field(cfg.image_size) for other in extra]
         timings["patchdiff"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         self.bank = self.generate_bank(x, _generator(cfg.seed, "generation"), progress)
@@ -114,16 +132,18 @@ class GRAD:
         self.calibrate(val_images, _generator(cfg.seed, "calibration"))
         timings["calibration"] = time.perf_counter() - t0
 
-    def _generator_key(self) -> dict:
-        """The settings PatchDiff, the canvases and the re-noised copies depend on (partial samples are redrawn
-        on resume, so their settings are not part of it)."""
+    def _generator_key(self, copies: bool = True) -> dict:
+        """The settings PatchDiff, the canvases and (with `copies`) the re-noised copies depend on. Partial
+        samples are redrawn on resume, so their settings are not part of it."""
         c = self.config
-        generation = {k: v for k, v in dataclasses.asdict(c.generation).items() if k not in PARTIAL_KEYS}
+        skip = PARTIAL_KEYS + (() if copies else RENOISE_KEYS)
+        generation = {k: v for k, v in dataclasses.asdict(c.generation).items() if k not in skip}
         return {"image_size": c.image_size, "seed": c.seed, "patchdiff": dataclasses.asdict(c.patchdiff),
                 "generation": generation}
 
     def _save_generator(self, folder: Path) -> None:
-        info = {k: v for k, v in self.info.items() if k in ("patchdiff_loss", "receptive_field", "timings_s")}
+        info = {k: v for k, v in self.info.items()
+                if k in ("patchdiff_loss", "receptive_field", "extra_receptive_fields", "timings_s")}
         modelfile.save(folder / "generator", {"gradad_version": __version__, "key": self._generator_key(),
                                               "info": info}, self.patchdiff.state_dict(), self._bank_tensors())
 
@@ -134,11 +154,20 @@ class GRAD:
             meta, weights, bank = modelfile.load(folder / "generator", with_bank=True)
         except modelfile.ModelFileError:
             return False
-        if json.loads(json.dumps(meta.get("key"))) != json.loads(json.dumps(self._generator_key())) or bank is None:
+        # the cache's settings read like a model file's: those it predates take the value it was made with
+        made = GRAD(GRADConfig.from_dict(meta.get("key") or {}), self.device)
+        same = lambda copies: json.loads(json.dumps(made._generator_key(copies))) == json.loads(
+            json.dumps(self._generator_key(copies)))
+        # a cache whose only difference is in the re-noising settings serves too: its copies are made again
+        copies_differ = not same(True)
+        if bank is None or not same(False) or (copies_differ and x is None):
             return False
         self.patchdiff = PatchDiff(self.config.patchdiff, self.device)
         self.patchdiff.load_state_dict(weights)
         self.bank = dataclasses.replace(PatternBank.from_tensors(bank), partials=None, partial_source=None)
+        if copies_differ:
+            self.bank.renoised = self.renoise_copies(x)
+            self.info["renoised_redrawn"] = True
         if x is not None:
             self.bank = self.add_partials(self.bank, x, _generator(self.config.seed, "generation"))
         self.info.update(meta["info"])
@@ -146,9 +175,9 @@ class GRAD:
         return True
 
     def generate_bank(self, x: torch.Tensor, g: torch.Generator, progress: Progress | None = None) -> PatternBank:
-        """Full canvases from noise (shared evenly among the training snapshots and the final denoiser), and
-        `renoise_per_image` lightly re-noised copies of each training image (noise levels cycle through
-        `renoise_t` across images, so each copy costs a few denoising steps)."""
+        """Full canvases from noise (shared evenly among the training snapshots, the further PatchDiffs and the
+        final denoiser), and `renoise_per_image` lightly re-noised copies of each training image (noise levels
+        cycle through `renoise_t` across images, so each copy costs a few denoising steps)."""
         gen = self.config.generation
         size = self.config.image_size
         step = self._phase(progress, "generation")
@@ -156,22 +185,31 @@ class GRAD:
         total = gen.canvases + gen.renoise_per_image * len(levels)
         nets = [*self.patchdiff.snapshots, self.patchdiff.ema]
         canvases = []
-        for i in range(0, gen.canvases, 4):
-            net = nets[min(len(nets) - 1, i * len(nets) // gen.canvases)]
-            canvases.append(self.patchdiff.sample_canvas(min(4, gen.canvases - i), size, g, net=net))
-            if step:
-                step(min(i + 4, gen.canvases), total, 0.0)
+        bounds = np.linspace(0, gen.canvases, len(nets) + 1).round().astype(int)
+        for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
+            for i in range(lo, hi, 4):
+                canvases.append(self.patchdiff.sample_canvas(min(4, hi - i), size, g, net=net))
+                if step:
+                    step(min(i + 4, hi), total, 0.0)
         self.patchdiff.snapshots = []
+        copies = self.renoise_copies(x, step and (lambda i: step(gen.canvases + i, total, 0.0)))
+        bank = PatternBank(torch.cat(canvases), copies)
+        return self.add_partials(bank, x, g)
+
+    def renoise_copies(self, x: torch.Tensor, step: Callable[[int], None] | None = None) -> torch.Tensor:
+        """(N, K, 3, S, S): `renoise_per_image` lightly re-noised copies of each training image, noise levels
+        cycling through `renoise_t`, drawn from their own random stream (so a resume can draw them again)."""
+        gen = self.config.generation
+        levels, g = gen.renoise_t, _generator(self.config.seed, "renoise")
         copies = torch.empty(len(x), gen.renoise_per_image, *x.shape[1:])
         for k in range(gen.renoise_per_image):
             for j, t in enumerate(levels):
                 idx = [i for i in range(len(x)) if (i + k) % len(levels) == j]
                 if idx:
-                    copies[idx, k] = self.patchdiff.renoise(x[idx], t, g)
+                    copies[idx, k] = self.patchdiff.renoise(x[idx], t, g, margin=gen.renoise_margin)
                 if step:
-                    step(gen.canvases + k * len(levels) + j + 1, total, 0.0)
-        bank = PatternBank(torch.cat(canvases), copies)
-        return self.add_partials(bank, x, g)
+                    step(k * len(levels) + j + 1)
+        return copies
 
     def add_partials(self, bank: PatternBank, x: torch.Tensor, g: torch.Generator) -> PatternBank:
         """`generation.partials` SDEdit samples of random training images, noise levels drawn from `partial_t`
@@ -192,19 +230,24 @@ class GRAD:
         self.normalization = thresholds.calibration(scores, self.config.false_alarm_rate)
         self.threshold = self.normalization["threshold"]
         self.info["fingerprint_auroc"] = self.fingerprint_check(val_images, g)
+        self.info["fingerprint_images"] = len(val_images)  # with few images the AUROC is coarse
+        self.info["fingerprint_draws"] = fingerprint_draws(len(val_images))
 
-    def fingerprint_check(self, normal_images: Sequence[np.ndarray], g: torch.Generator) -> float | None:
-        """AUROC between real normal images and the same images lightly passed through PatchDiff.
+    def fingerprint_check(self, normal_images: Sequence[np.ndarray], g: torch.Generator,
+                          margin: int | None = None) -> float | None:
+        """AUROC between real normal images and the same images lightly passed through PatchDiff, each re-noised
+        `fingerprint_draws(n)` times with fresh noise (a finer estimate when there are few images), with the
+        model's re-noising margin unless `margin` is given.
 
         Near 0.5 means the detector does not read the generator's low-level fingerprint.
         """
         if self.patchdiff is None or len(normal_images) < 2:
             return None
         x = to_tensor(normal_images, self.config.image_size)
-        self.info["fingerprint_images"] = len(x)  # with few images the AUROC is coarse: steps of 1/n^2
-        r = self.patchdiff.renoise(x, FINGERPRINT_T, g)
+        margin = self.config.generation.renoise_margin if margin is None else margin
         s_real = [p.score for p in self._predict_raw(x)]
-        s_gen = [p.score for p in self._predict_raw(r)]
+        s_gen = [p.score for _ in range(fingerprint_draws(len(x)))
+                 for p in self._predict_raw(self.patchdiff.renoise(x, FINGERPRINT_T, g, margin=margin))]
         return float(roc_auc_score([0] * len(s_real) + [1] * len(s_gen), s_real + s_gen))
 
     # ---- inference ------------------------------------------------------------------------------
@@ -284,6 +327,11 @@ class GRAD:
         return (lambda step, total, loss: progress(name, step, total, loss)) if progress else None
 
 
+def fingerprint_draws(n: int) -> int:
+    """Re-noised copies per image in the fingerprint check: at least FINGERPRINT_COPIES in all, at most 8 each."""
+    return max(1, min(8, -(-FINGERPRINT_COPIES // max(n, 1))))
+
+
 def normalize_score(score: float, normalization: dict) -> float:
     """Validation median -> 0, threshold -> 0.5, linear and unclipped so rankings survive (gradad.thresholds)."""
     if not normalization:
@@ -301,7 +349,7 @@ def to_predictions(maps: np.ndarray, scores: np.ndarray, threshold: float | None
 
 def _generator(seed: int, phase: str) -> torch.Generator:
     """One random stream per phase, so a resumed or re-run phase draws exactly what it drew the first time."""
-    return torch.Generator().manual_seed(seed * 1000 + PHASES.index(phase))
+    return torch.Generator().manual_seed(seed * 1000 + STREAMS.index(phase))
 
 
 def _thin(curve: list[float], points: int = 200) -> list[float]:

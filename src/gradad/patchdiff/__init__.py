@@ -15,18 +15,19 @@ import torch.nn.functional as F
 
 from gradad.config import PatchDiffConfig
 from gradad.patchdiff.schedule import CosineSchedule
-from gradad.patchdiff.unet import PatchUNet, receptive_field
+from gradad.patchdiff.unet import PatchUNet, levels_for, receptive_field
 
-__all__ = ["PatchDiff", "CosineSchedule", "PatchUNet", "receptive_field"]
+__all__ = ["PatchDiff", "CosineSchedule", "PatchUNet", "levels_for", "receptive_field"]
 
 
 class PatchDiff:
-    """The denoiser (with EMA weights for sampling) plus its schedule; images are tensors in [-1, 1]."""
+    """The denoiser (with EMA weights for sampling) plus its schedule; images are tensors in [-1, 1]. The denoiser is
+    the deepest UNet whose receptive field fits `cfg.receptive_field` (levels_for)."""
 
     def __init__(self, cfg: PatchDiffConfig, device: str | torch.device = "cpu"):
         self.cfg = cfg
         self.device = torch.device(device)
-        self.net = PatchUNet(cfg.channels).to(self.device)
+        self.net = PatchUNet(cfg.channels, levels_for(cfg.receptive_field), padding=cfg.padding).to(self.device)
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
         self.schedule = CosineSchedule(cfg.timesteps)
         self.snapshots: list[PatchUNet] = []  # earlier EMA denoisers, kept only while the bank is made
@@ -102,19 +103,25 @@ class PatchDiff:
         return torch.cat(out)
 
     @torch.no_grad()
-    def renoise(self, images: torch.Tensor, t: int, generator: torch.Generator, batch: int = 16) -> torch.Tensor:
+    def renoise(self, images: torch.Tensor, t: int, generator: torch.Generator, batch: int = 16,
+                margin: int = 0) -> torch.Tensor:
         """Partial generation (SDEdit): noise real images to level t and denoise them.
 
         Small t keeps the image and only leaves PatchDiff's low-level fingerprint (the control the detector
-        must learn to ignore); large t rewrites local arrangement.
+        must learn to ignore); large t rewrites local arrangement. With `margin`, each image is first extended by
+        that many mirrored pixels and cropped back after: its border is then denoised with image context rather
+        than the convolutions' zero padding, whose traces would otherwise mark every re-noised border.
         """
         steps = max(1, round(self.cfg.sample_steps * t / self.cfg.timesteps))
         out = []
         for i in range(0, len(images), batch):
             x0 = images[i:i + batch]
+            if margin:
+                x0 = F.pad(x0, (margin,) * 4, mode="reflect")
             noise = torch.randn(x0.shape, generator=generator)
             tt = torch.full((len(x0),), t, dtype=torch.long)
-            out.append(self.denoise(self.schedule.add_noise(x0, noise, tt), t, steps))
+            y = self.denoise(self.schedule.add_noise(x0, noise, tt), t, steps)
+            out.append(y[..., margin:y.shape[-2] - margin, margin:y.shape[-1] - margin])
         return torch.cat(out)
 
     def receptive_field(self, size: int = 128) -> int:

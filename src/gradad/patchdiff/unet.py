@@ -23,11 +23,11 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 class ResBlock(nn.Module):
     """Two 3x3 convolutions with a timestep-conditioned channel bias."""
 
-    def __init__(self, cin: int, cout: int, tdim: int):
+    def __init__(self, cin: int, cout: int, tdim: int, padding: str = "zeros"):
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, padding_mode=padding)
         self.temb = nn.Linear(tdim, cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, padding_mode=padding)
         self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
 
     def forward(self, x, temb):
@@ -39,27 +39,29 @@ class ResBlock(nn.Module):
 
 class PatchUNet(nn.Module):
     """`levels` down-samplings by 2. No normalisation layer: GroupNorm statistics would span the whole
-    canvas, a global path; without it the receptive field is exactly the convolutions' window."""
+    canvas, a global path; without it the receptive field is exactly the convolutions' window. `padding`: the
+    convolutions' padding mode ("zeros" or "reflect"; reflect leaves no trace of the canvas edge in what it draws)."""
 
-    def __init__(self, channels: int = 48, levels: int = 2, in_ch: int = 3):
+    def __init__(self, channels: int = 48, levels: int = 2, in_ch: int = 3, padding: str = "zeros"):
         super().__init__()
         c = channels
+        pad = {"padding": 1, "padding_mode": padding}
         self.tdim = c * 4
         self.t_mlp = nn.Sequential(nn.Linear(c, self.tdim), nn.SiLU(), nn.Linear(self.tdim, self.tdim))
-        self.inp = nn.Conv2d(in_ch, c, 3, padding=1)
+        self.inp = nn.Conv2d(in_ch, c, 3, **pad)
         chans = [c * min(2 ** i, 2) for i in range(levels + 1)]
         self.down_blocks = nn.ModuleList()
         self.downs = nn.ModuleList()
         for i in range(levels):
-            self.down_blocks.append(ResBlock(chans[i], chans[i], self.tdim))
-            self.downs.append(nn.Conv2d(chans[i], chans[i + 1], 3, stride=2, padding=1))
-        self.mid = ResBlock(chans[-1], chans[-1], self.tdim)
+            self.down_blocks.append(ResBlock(chans[i], chans[i], self.tdim, padding))
+            self.downs.append(nn.Conv2d(chans[i], chans[i + 1], 3, stride=2, **pad))
+        self.mid = ResBlock(chans[-1], chans[-1], self.tdim, padding)
         self.ups = nn.ModuleList()
         self.up_blocks = nn.ModuleList()
         for i in reversed(range(levels)):
-            self.ups.append(nn.Conv2d(chans[i + 1], chans[i], 3, padding=1))
-            self.up_blocks.append(ResBlock(chans[i] * 2, chans[i], self.tdim))
-        self.out = nn.Sequential(nn.SiLU(), nn.Conv2d(c, in_ch, 3, padding=1))
+            self.ups.append(nn.Conv2d(chans[i + 1], chans[i], 3, **pad))
+            self.up_blocks.append(ResBlock(chans[i] * 2, chans[i], self.tdim, padding))
+        self.out = nn.Sequential(nn.SiLU(), nn.Conv2d(c, in_ch, 3, **pad))
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
         self.levels = levels
@@ -96,3 +98,17 @@ def receptive_field(net: nn.Module, size: int = 128, channels: int = 3, t: int =
     rows = torch.nonzero(mask.any(dim=1)).flatten()
     cols = torch.nonzero(mask.any(dim=0)).flatten()
     return int(max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1))
+
+
+# the receptive field of PatchUNet per number of down-samplings, in pixels (independent of the width; measured by
+# receptive_field(), which tests/test_patchdiff.py repeats)
+RECEPTIVE_FIELDS = {1: 25, 2: 57, 3: 117, 4: 237}
+
+
+def levels_for(bound: int) -> int:
+    """The deepest PatchUNet whose receptive field is within `bound` pixels."""
+    fits = [levels for levels, r in RECEPTIVE_FIELDS.items() if r <= bound]
+    if not fits:
+        raise ValueError(f"no PatchDiff denoiser has a receptive field within {bound} px "
+                         f"(the smallest has {RECEPTIVE_FIELDS[1]} px)")
+    return max(fits)

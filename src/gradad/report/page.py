@@ -40,10 +40,12 @@ def fingerprint_sample_note(info: dict) -> str:
     n = info.get("fingerprint_images")
     if not n:
         return ""
+    draws = info.get("fingerprint_draws", 1)  # models saved before the re-noised copies were drawn several times: 1
+    copies = f", each re-noised {draws} times" if draws > 1 else ""
     if n < FINGERPRINT_FEW:
-        return (f" Measured on only {n} held-out normal images, so it moves in steps of 1/{n * n}: a rough sign, "
-                f"not a precise figure.")
-    return f" Measured on {n} held-out normal images."
+        return (f" Measured on only {n} held-out normal images{copies}, so it moves in steps of 1/{n * n * draws}: "
+                f"a rough sign, not a precise figure.")
+    return f" Measured on {n} held-out normal images{copies}."
 
 
 def fmt(value) -> str:
