@@ -161,7 +161,7 @@ def test_a_cached_generator_serves_other_renoising_settings_by_drawing_the_copie
 
     same = GRAD(cfg, device="cpu")
     assert same._resume(tmp_path, x) and "renoised_redrawn" not in same.info
-    other = GRAD(cfg.replace(**{"generation.renoise_margin": 0}), device="cpu")
+    other = GRAD(cfg.replace(**{"generation.renoise_margin": 8}), device="cpu")
     assert other._resume(tmp_path, x) and other.info["renoised_redrawn"]
     assert torch.equal(other.bank.canvases, same.bank.canvases)
     assert other.bank.renoised.shape == same.bank.renoised.shape

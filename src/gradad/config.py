@@ -29,8 +29,8 @@ class GenerationConfig:
     renoise_t: tuple[int, ...] = (50, 100, 200)  # real normals lightly re-noised: the fingerprint control
     renoise_per_image: int = 2
     # mirrored pixels added around a real image while it is re-noised (copies and the fingerprint check), cropped back
-    # after: without them PatchDiff's zero padding leaves traces along every border (BENCHMARKS.md, VisA capsules)
-    renoise_margin: int = 16
+    # after, so a zero-padded PatchDiff leaves no traces along its border (measured in BENCHMARKS.md, VisA capsules)
+    renoise_margin: int = 0
     # fractions of PatchDiff training whose EMA denoisers also draw canvases (an equal share each, with the final one);
     # the 10 % snapshot was dropped by the ablation in BENCHMARKS.md (its noise-like canvases hurt 4 of 5 sets)
     snapshots: tuple[float, ...] = (0.25, 0.5)
@@ -82,7 +82,7 @@ class DetectorConfig:
 
 
 # settings added after model files were first written, with the value every file without them was made with
-ADDED_LATER = {("detector", "coords"): False, ("generation", "renoise_margin"): 0}
+ADDED_LATER = {("detector", "coords"): False}
 
 
 @dataclass
