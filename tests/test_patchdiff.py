@@ -118,3 +118,11 @@ def test_further_receptive_fields_train_their_own_patchdiff_and_share_the_canvas
     assert model.info["receptive_field"] == 57 and model.info["extra_receptive_fields"] == [25]
     assert drawn == [(3, 1), (3, 2)], "the 25-px PatchDiff draws half of the canvases, the main one the rest"
     assert len(model.bank.canvases) == 6 and model.patchdiff.net.levels == 2
+
+
+def test_a_diverging_patchdiff_training_stops_with_a_clear_error(monkeypatch):
+    pd = PatchDiff(PatchDiffConfig(steps=5, channels=8))
+    forward = type(pd.net).forward
+    monkeypatch.setattr(type(pd.net), "forward", lambda self, x, t: forward(self, x, t) * float("nan"))
+    with pytest.raises(RuntimeError, match="diverged .* step 1 of 5"):
+        pd.fit(torch.rand(4, 3, 64, 64) * 2 - 1, torch.Generator().manual_seed(0))

@@ -59,6 +59,9 @@ class PatchDiff:
             t = torch.randint(1, cfg.timesteps + 1, (cfg.batch_size,), generator=generator).to(self.device)
             noise = torch.randn(x0.shape, generator=generator).to(self.device)
             loss = F.mse_loss(self.net(self.schedule.add_noise(x0, noise, t), t), noise)
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"PatchDiff training diverged (loss {loss.item()} at step {step + 1} of {cfg.steps}); "
+                                   f"a lower patchdiff.lr (now {cfg.lr}) may help")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
