@@ -43,6 +43,10 @@ def test_train_then_test_writes_model_results_and_report(tiny_run, tmp_path):
     (["--set", "detector.nope=1"], ["detector.nope"]),
     (["--set", "no-equals-sign"], ["KEY=VALUE"]),
     (["--set", "image_size=100"], ["image_size", "multiple of 32"]),
+    (["--set", "patchdiff.receptive_field=20"], ["patchdiff.receptive_field", "at least 25"]),
+    (["--set", "generation.receptive_fields=[30,10]"], ["generation.receptive_fields", "at least 25"]),
+    (["--set", "patchdiff.padding=\"circular\""], ["patchdiff.padding", "zeros or reflect"]),
+    (["--set", "generation.renoise_margin=64"], ["generation.renoise_margin", "image_size / 2"]),
 ])
 def test_train_bad_input_is_one_line(tiny_run, tmp_path, args, fragments):
     base = {"--data": str(tiny_run.data.root)}

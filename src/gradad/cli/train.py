@@ -86,8 +86,10 @@ def train(
     t = model.info["timings_s"]
     console.print("timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()))
     fp, n = model.info.get("fingerprint_auroc"), model.info.get("fingerprint_images")
+    draws = model.info.get("fingerprint_draws", 1)
     console.print(f"threshold {model.threshold:.4f}; fingerprint check AUROC "
-                  + (f"{fp:.3f} on {n} held-out images" if fp is not None else "absent (needs 2 held-out images)"))
+                  + (f"{fp:.3f} on {n} held-out images" + (f", each re-noised {draws} times" if draws > 1 else "")
+                     if fp is not None else "absent (needs 2 held-out images)"))
     console.print(f"model saved to {out / 'model'}")
     if evaluate and ds.test:
         print_results(test_category(model, ds, out))
