@@ -9,7 +9,6 @@ Images are uint8 HxWx3 numpy arrays of any size. Only the detector runs at infer
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,19 +131,10 @@ class GRAD:
         self.calibrate(val_images, _generator(cfg.seed, "calibration"))
         timings["calibration"] = time.perf_counter() - t0
 
-    def _generator_key(self, copies: bool = True) -> dict:
-        """The settings PatchDiff, the canvases and (with `copies`) the re-noised copies depend on. Partial
-        samples are redrawn on resume, so their settings are not part of it."""
-        c = self.config
-        skip = PARTIAL_KEYS + (() if copies else RENOISE_KEYS)
-        generation = {k: v for k, v in dataclasses.asdict(c.generation).items() if k not in skip}
-        return {"image_size": c.image_size, "seed": c.seed, "patchdiff": dataclasses.asdict(c.patchdiff),
-                "generation": generation}
-
     def _save_generator(self, folder: Path) -> None:
         info = {k: v for k, v in self.info.items()
                 if k in ("patchdiff_loss", "receptive_field", "extra_receptive_fields", "timings_s")}
-        modelfile.save(folder / "generator", {"gradad_version": __version__, "key": self._generator_key(),
+        modelfile.save(folder / "generator", {"gradad_version": __version__, "key": generator_key(self.config),
                                               "info": info}, self.patchdiff.state_dict(), self._bank_tensors())
 
     def _resume(self, folder: Path, x: torch.Tensor | None = None) -> bool:
@@ -155,12 +145,11 @@ class GRAD:
         except modelfile.ModelFileError:
             return False
         # the cache's settings read like a model file's: those it predates take the value it was made with
-        made = GRAD(GRADConfig.from_dict(meta.get("key") or {}), self.device)
-        same = lambda copies: json.loads(json.dumps(made._generator_key(copies))) == json.loads(
-            json.dumps(self._generator_key(copies)))
+        made = GRADConfig.from_dict(meta.get("key") or {})
         # a cache whose only difference is in the re-noising settings serves too: its copies are made again
-        copies_differ = not same(True)
-        if bank is None or not same(False) or (copies_differ and x is None):
+        copies_differ = generator_key(made) != generator_key(self.config)
+        if bank is None or generator_key(made, copies=False) != generator_key(self.config, copies=False) or (
+                copies_differ and x is None):
             return False
         self.patchdiff = PatchDiff(self.config.patchdiff, self.device)
         self.patchdiff.load_state_dict(weights)
@@ -233,18 +222,17 @@ class GRAD:
         self.info["fingerprint_images"] = len(val_images)  # with few images the AUROC is coarse
         self.info["fingerprint_draws"] = fingerprint_draws(len(val_images))
 
-    def fingerprint_check(self, normal_images: Sequence[np.ndarray], g: torch.Generator,
-                          margin: int | None = None) -> float | None:
-        """AUROC between real normal images and the same images lightly passed through PatchDiff, each re-noised
-        `fingerprint_draws(n)` times with fresh noise (a finer estimate when there are few images), with the
-        model's re-noising margin unless `margin` is given.
+    def fingerprint_check(self, normal_images: Sequence[np.ndarray], g: torch.Generator) -> float | None:
+        """AUROC between real normal images and the same images lightly passed through PatchDiff (with the model's
+        re-noising margin), each re-noised `fingerprint_draws(n)` times with fresh noise (a finer estimate when
+        there are few images).
 
         Near 0.5 means the detector does not read the generator's low-level fingerprint.
         """
         if self.patchdiff is None or len(normal_images) < 2:
             return None
         x = to_tensor(normal_images, self.config.image_size)
-        margin = self.config.generation.renoise_margin if margin is None else margin
+        margin = self.config.generation.renoise_margin
         s_real = [p.score for p in self._predict_raw(x)]
         s_gen = [p.score for _ in range(fingerprint_draws(len(x)))
                  for p in self._predict_raw(self.patchdiff.renoise(x, FINGERPRINT_T, g, margin=margin))]
@@ -325,6 +313,15 @@ class GRAD:
     @staticmethod
     def _phase(progress: Progress | None, name: str):
         return (lambda step, total, loss: progress(name, step, total, loss)) if progress else None
+
+
+def generator_key(c: GRADConfig, copies: bool = True) -> dict:
+    """The settings PatchDiff, the canvases and (with `copies`) the re-noised copies depend on. Partial samples
+    are redrawn on resume, so their settings are not part of it."""
+    skip = PARTIAL_KEYS + (() if copies else RENOISE_KEYS)
+    generation = {k: v for k, v in dataclasses.asdict(c.generation).items() if k not in skip}
+    return {"image_size": c.image_size, "seed": c.seed, "patchdiff": dataclasses.asdict(c.patchdiff),
+            "generation": generation}
 
 
 def fingerprint_draws(n: int) -> int:
