@@ -167,3 +167,4 @@ def test_a_cached_generator_serves_other_renoising_settings_by_drawing_the_copie
     assert other.bank.renoised.shape == same.bank.renoised.shape
     assert not torch.equal(other.bank.renoised, same.bank.renoised)
     assert not GRAD(cfg.replace(**{"generation.canvases": 3}), device="cpu")._resume(tmp_path, x)
+    assert not GRAD(cfg.replace(**{"generation.canvas_margin": 8}), device="cpu")._resume(tmp_path, x)

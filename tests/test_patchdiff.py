@@ -126,3 +126,14 @@ def test_a_diverging_patchdiff_training_stops_with_a_clear_error(monkeypatch):
     monkeypatch.setattr(type(pd.net), "forward", lambda self, x, t: forward(self, x, t) * float("nan"))
     with pytest.raises(RuntimeError, match="diverged .* step 1 of 5"):
         pd.fit(torch.rand(4, 3, 64, 64) * 2 - 1, torch.Generator().manual_seed(0))
+
+
+def test_a_canvas_margin_draws_a_larger_canvas_and_keeps_its_centre():
+    """With `margin`, no kept pixel was denoised next to the zero padding: the canvas is the centre of a larger one
+    drawn from the same noise."""
+    pd = PatchDiff(PatchDiffConfig(channels=8, sample_steps=2))
+    canvas = pd.sample_canvas(2, 32, torch.Generator().manual_seed(3), margin=8)
+    larger = pd.sample_canvas(2, 48, torch.Generator().manual_seed(3))
+    assert canvas.shape == (2, 3, 32, 32)
+    torch.testing.assert_close(canvas, larger[..., 8:40, 8:40])
+    assert not torch.allclose(canvas, pd.sample_canvas(2, 32, torch.Generator().manual_seed(3)))

@@ -31,6 +31,9 @@ class GenerationConfig:
     # mirrored pixels added around a real image while it is re-noised (copies and the fingerprint check), cropped back
     # after, so a zero-padded PatchDiff leaves no traces along its border (measured in BENCHMARKS.md, VisA capsules)
     renoise_margin: int = 0
+    # canvases are drawn this many pixels larger on every side and cropped back: their content then never touches
+    # the zero padding, so no canvas carries border traces (which the detector, pasting rolled canvases, would learn)
+    canvas_margin: int = 0
     # fractions of PatchDiff training whose EMA denoisers also draw canvases (an equal share each, with the final one);
     # the 10 % snapshot was dropped by the ablation in BENCHMARKS.md (its noise-like canvases hurt 4 of 5 sets)
     snapshots: tuple[float, ...] = (0.25, 0.5)
@@ -168,6 +171,9 @@ class GRADConfig:
         checks.append(("generation.renoise_margin", self.generation.renoise_margin,
                        isinstance(self.generation.renoise_margin, int) and 0 <= self.generation.renoise_margin < self.image_size // 2,
                        "an integer in [0, image_size / 2)"))
+        checks.append(("generation.canvas_margin", self.generation.canvas_margin,
+                       isinstance(self.generation.canvas_margin, int) and 0 <= self.generation.canvas_margin <= self.image_size,
+                       "an integer in [0, image_size]"))
         checks.append(("generation.renoise_t", self.generation.renoise_t,
                        all(0 < t < self.patchdiff.timesteps for t in self.generation.renoise_t), "noise levels in (0, timesteps)"))
         for name, value, ok, expected in checks:

@@ -177,7 +177,7 @@ class GRAD:
         bounds = np.linspace(0, gen.canvases, len(nets) + 1).round().astype(int)
         for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
             for i in range(lo, hi, 4):
-                canvases.append(self.patchdiff.sample_canvas(min(4, hi - i), size, g, net=net))
+                canvases.append(self.patchdiff.sample_canvas(min(4, hi - i), size, g, net=net, margin=gen.canvas_margin))
                 if step:
                     step(min(i + 4, hi), total, 0.0)
         self.patchdiff.snapshots = []

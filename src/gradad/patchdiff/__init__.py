@@ -97,12 +97,14 @@ class PatchDiff:
 
     @torch.no_grad()
     def sample_canvas(self, n: int, size: int, generator: torch.Generator, batch: int = 8,
-                      net: PatchUNet | None = None) -> torch.Tensor:
-        """Full canvases from pure noise: locally plausible, globally scrambled."""
+                      net: PatchUNet | None = None, margin: int = 0) -> torch.Tensor:
+        """Full canvases from pure noise: locally plausible, globally scrambled. With `margin`, each is drawn that
+        many pixels larger on every side and cropped back, so none of its content was denoised next to the padding."""
         out = []
         for i in range(0, n, batch):
-            noise = torch.randn((min(batch, n - i), 3, size, size), generator=generator)
-            out.append(self.denoise(noise, self.cfg.timesteps, self.cfg.sample_steps, net))
+            noise = torch.randn((min(batch, n - i), 3, size + 2 * margin, size + 2 * margin), generator=generator)
+            y = self.denoise(noise, self.cfg.timesteps, self.cfg.sample_steps, net)
+            out.append(y[..., margin:margin + size, margin:margin + size])
         return torch.cat(out)
 
     @torch.no_grad()

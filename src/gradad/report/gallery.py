@@ -98,7 +98,7 @@ def collect_patterns(model, n: int = 16, seed: int = 0, samples: Sequence[Sample
     elif model.patchdiff is not None:
         picked = [samples[i] for i in _pick(len(samples), n, rng)]
         out.real = _working([read_image(s.path) for s in picked], size)
-        out.canvases = list(to_uint8(model.patchdiff.sample_canvas(n, size, g)))
+        out.canvases = list(to_uint8(model.patchdiff.sample_canvas(n, size, g, margin=model.config.generation.canvas_margin)))
         out.renoise_t = [levels[j % len(levels)] for j in range(len(out.real))]
         x = to_tensor(out.real, size) if out.real else None
         out.renoised = [to_uint8(model.patchdiff.renoise(x[j:j + 1], t, g))[0] for j, t in enumerate(out.renoise_t)]
