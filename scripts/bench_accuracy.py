@@ -26,7 +26,7 @@ from baselines import MeanStd, cutpaste_model  # noqa: E402
 from gradad.config import profile  # noqa: E402
 from gradad.data import load_category  # noqa: E402
 from gradad.evaluation import evaluate_category  # noqa: E402
-from gradad.pipeline import GRAD  # noqa: E402
+from gradad.pipeline import GRAD, _generator  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
 from gradad.reweighting import METHODS  # noqa: E402
 from gradad.workflow import predict_samples, read_images  # noqa: E402
@@ -91,9 +91,12 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     # so detector-only variants (--tag) cost minutes, not the generator's quarter of an hour
     resumed = model._resume(folder, x)  # a cache serves every detector variant; partial samples are drawn again
     # a generator made with other settings never replaces the set's cache: it gets its own, named after the tag
+    # (any of the set's caches serves: a variant of a variant reuses the generator its parent trained)
     own = folder / f"cache-{tag or 'untagged'}" if not resumed and (folder / "generator").exists() else folder
-    if own != folder:
-        resumed = model._resume(own, x)
+    for cache in ([] if resumed else [own, *sorted(folder.glob("cache-*"))]):
+        if cache != folder and model._resume(cache, x):
+            own, resumed = cache, True
+            break
     if skip_snapshots and not resumed:
         # skipping shares of a freshly trained bank would silently drop snapshots of the *current* default
         sys.exit(f"--skip-snapshots needs the cached generator in {folder} made with the same settings; "
@@ -147,6 +150,39 @@ def reevaluate(out: Path, sets: list[str]) -> None:
         result |= {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"], "reevaluated": str(datetime.date.today())}
         path.write_text(json.dumps(result, indent=1))
         print("re-evaluated", path, {k: round(result[k], 3) for k in KEYS if result.get(k) is not None}, flush=True)
+
+
+CALIBRATION_KEYS = ("detector.offset", "false_alarm_rate")  # settings only GRAD.calibrate depends on
+
+
+def recalibrate(out: Path, sets: list[str], variants: list[str], tag: str, overrides: dict,
+                save_models: bool) -> None:
+    """Calibrate saved models of these GRAD variants again with calibration-only settings (CALIBRATION_KEYS) and
+    evaluate them as variant `<variant>-<tag>`. The detector is the one a full run with these settings would train
+    (calibration runs after it and changes nothing in it), so this trains nothing."""
+    if not tag or not overrides or set(overrides) - set(CALIBRATION_KEYS):
+        sys.exit(f"--recalibrate needs --tag and --set with calibration settings only: {', '.join(CALIBRATION_KEYS)}")
+    for model_dir in sorted(p for v in variants for p in out.glob(f"*/seed*/{v}.model")):
+        source = json.loads(model_dir.with_suffix(".json").read_text())
+        target = model_dir.parent / f"{model_dir.stem}-{tag}.json"
+        if source["set"] not in sets or target.exists():
+            continue
+        data, groups = load_set(source["set"], out)
+        val = read_images(data.val)
+        model = GRAD.load(model_dir)
+        model.config = model.config.replace(**overrides)
+        model.calibrate(val, _generator(model.config.seed, "calibration"))
+        preds, ms = predict_samples(model, data.test)
+        r = evaluate_category(data, [p.score for p in preds], [p.anomaly_map for p in preds], type_groups=groups)
+        result = source | {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"]} | {
+            "variant": target.stem, "recalibrated_from": model_dir.stem, "overrides": source.get("overrides", {}) | overrides,
+            "command": COMMAND, "date": str(datetime.date.today()), "fingerprint_auroc": model.info["fingerprint_auroc"],
+            "inference_ms_per_image": ms} | fingerprints(model, val, good_images(data), source["seed"])
+        target.write_text(json.dumps(result, indent=1))
+        if save_models:
+            model.save(target.with_suffix(".model"), with_bank=False)
+        print(source["set"], source["seed"], target.stem, {k: round(v, 3) for k, v in result.items() if isinstance(v, float)},
+              flush=True)
 
 
 def good_images(data, test_images: list | None = None) -> list:
@@ -373,6 +409,9 @@ def main() -> None:
     p.add_argument("--skip-snapshots", type=int, default=0,
                    help="ablation: train the detector without the canvases of the first K PatchDiff snapshots")
     p.add_argument("--reevaluate", action="store_true", help="evaluate the saved models again, train nothing")
+    p.add_argument("--recalibrate", nargs="+", metavar="VARIANT",
+                   help="calibrate these saved GRAD variants again with --set (calibration settings only) and evaluate "
+                        "them as VARIANT-TAG; trains nothing")
     p.add_argument("--refingerprint", nargs="*", metavar="VARIANT",
                    help="measure the fingerprint check of these saved GRAD variants again (validation with today's "
                         "rule, good test images; default: the default variant); trains nothing")
@@ -380,6 +419,8 @@ def main() -> None:
     overrides = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.overrides)}
     if a.reevaluate:
         reevaluate(a.out, a.sets)
+    elif a.recalibrate:
+        recalibrate(a.out, a.sets, a.recalibrate, a.tag, overrides, a.save_models)
     elif a.refingerprint is not None:
         refingerprint(a.out, a.sets, a.refingerprint or [DEFAULT])
     elif not a.table_only:

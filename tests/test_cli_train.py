@@ -48,6 +48,7 @@ def test_train_then_test_writes_model_results_and_report(tiny_run, tmp_path):
     (["--set", "patchdiff.padding=\"circular\""], ["patchdiff.padding", "zeros or reflect"]),
     (["--set", "generation.renoise_margin=64"], ["generation.renoise_margin", "image_size / 2"]),
     (["--set", "generation.canvas_margin=-1"], ["generation.canvas_margin", "[0, image_size]"]),
+    (["--set", "detector.offset=\"ring\""], ["detector.offset", "none or border or pixel"]),
 ])
 def test_train_bad_input_is_one_line(tiny_run, tmp_path, args, fragments):
     base = {"--data": str(tiny_run.data.root)}

@@ -23,7 +23,7 @@ pytest.importorskip("onnxruntime")
 
 
 def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: str = "max", coords: bool = False,
-           padding: str = "zeros") -> GRAD:
+           padding: str = "zeros", offset: bool = False) -> GRAD:
     """An untrained GRAD whose BatchNorm statistics are measured on `images`, so scores spread like a real model's.
 
     The threshold lies midway between two middle scores: decisions are mixed and no score sits on the threshold.
@@ -40,6 +40,8 @@ def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: st
     with torch.no_grad():
         model.detector.train()(to_tensor(images, size))
     model.detector.eval()
+    if offset:  # a map offset as calibration would learn one (gradad.detector.postprocess.map_offset)
+        model.map_offset = np.random.default_rng(0).normal(0, 0.5, (size, size)).astype(np.float32)
     scores = np.sort([p.score for p in model.predict(images)])
     mid = len(scores) // 2
     model.threshold = float((scores[mid - 1] + scores[mid]) / 2)
@@ -57,17 +59,18 @@ def real_images(shared_data) -> list[np.ndarray]:
     return [read_image(p) for p in bottle + tile]
 
 
-@pytest.mark.parametrize("score,coords,padding", [("max", False, "zeros"), ("topk", False, "zeros"), ("max", True, "zeros"),
-                                                  ("max", True, "reflect")])
-def test_onnx_matches_pytorch_on_real_images(tmp_path, real_images, score, coords, padding):
-    model = _model(real_images, score=score, coords=coords, padding=padding)
+@pytest.mark.parametrize("score,coords,padding,offset", [("max", False, "zeros", False), ("topk", False, "zeros", False),
+                                                         ("max", True, "zeros", False), ("max", True, "reflect", False),
+                                                         ("max", True, "zeros", True)])
+def test_onnx_matches_pytorch_on_real_images(tmp_path, real_images, score, coords, padding, offset):
+    model = _model(real_images, score=score, coords=coords, padding=padding, offset=offset)
     path = export_onnx(model, tmp_path / "model.onnx")
     backend = OnnxBackend(path, threads=2)
     expected = model.predict(real_images, batch_size=16)
     got = backend.predict(real_images, batch_size=5)  # batches of 5 and 1: the batch axis is dynamic
     map_diff = max(float(np.abs(e.anomaly_map - g.anomaly_map).max()) for e, g in zip(expected, got))
     score_diff = max(abs(e.score - g.score) for e, g in zip(expected, got))
-    print(f"\nonnx parity ({score}, coords={coords}, {padding}): max map diff {map_diff:.2e}, max score diff {score_diff:.2e}")
+    print(f"\nonnx parity ({score}, coords={coords}, {padding}, offset={offset}): max map diff {map_diff:.2e}, max score diff {score_diff:.2e}")
     assert {g.anomaly_map.shape for g in got} == {(128, 128)}
     assert map_diff <= 1e-4 and score_diff <= 1e-4
     assert [e.is_anomalous for e in expected] == [g.is_anomalous for g in got]

@@ -5,6 +5,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 
+OFFSETS = ("none", "border", "pixel")  # detector.offset
+
+
 @dataclass
 class PatchDiffConfig:
     """PatchDiff: a DDPM whose denoiser sees only a bounded local window of `receptive_field` pixels."""
@@ -82,10 +85,14 @@ class DetectorConfig:
     smoothing_sigma: float = 2.0  # Gaussian smoothing of the upsampled map, in working-resolution pixels
     score: str = "max"  # image score from the map: "max" or "topk"
     topk: float = 0.01
+    # a map offset learnt at calibration from the held-out normal images and subtracted from every map before the
+    # image score: "border" = their mean map at each distance from the image border (the detector reads higher
+    # along the border, where it sees padding), "pixel" = their mean map at each pixel, "none". See BENCHMARKS.md
+    offset: str = "none"
 
 
 # settings added after model files were first written, with the value every file without them was made with
-ADDED_LATER = {("detector", "coords"): False}
+ADDED_LATER = {("detector", "coords"): False, ("detector", "offset"): "none"}
 
 
 @dataclass
@@ -154,6 +161,7 @@ class GRADConfig:
                 self.detector.padding == "reflect" and self.image_size >= 64), "zeros, or reflect with image_size >= 64"),
             ("detector.ema", self.detector.ema, 0 <= self.detector.ema < 1, "in [0, 1) (0 = off)"),
             ("detector.score", self.detector.score, self.detector.score in ("max", "topk"), "max or topk"),
+            ("detector.offset", self.detector.offset, self.detector.offset in OFFSETS, " or ".join(OFFSETS)),
         ]
         for name in ("patchdiff.steps", "patchdiff.batch_size", "patchdiff.channels", "patchdiff.sample_steps",
                      "generation.canvases", "generation.renoise_per_image", "detector.steps", "detector.min_steps",

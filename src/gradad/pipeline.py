@@ -21,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from gradad import __version__, modelfile, thresholds
 from gradad.config import GRADConfig, profile
 from gradad.detector.network import Detector
+from gradad.detector.postprocess import map_offset
 from gradad.detector.train import PatternBank, train_detector
 from gradad.patchdiff import PatchDiff
 from gradad.preprocess import to_tensor
@@ -61,6 +62,7 @@ class GRAD:
         self.threshold: float | None = None
         self.normalization: dict = {}
         self.info: dict = {"timings_s": {}}
+        self.map_offset: np.ndarray | None = None  # (S, S) subtracted from every map (detector.offset, calibrate)
         self._graph: tuple | None = None  # (detector, settings, inference graph), see _inference_graph
         # "bf16": inference in bfloat16 on a CPU (opt-in; faster only where the CPU computes bf16 natively, e.g.
         # AVX512-BF16/AMX; maps move by up to ~0.3 logit, AUROC by up to 0.004: the parity table in BENCHMARKS.md)
@@ -213,9 +215,14 @@ class GRAD:
         return dataclasses.replace(bank, partials=torch.cat(partials), partial_source=source)
 
     def calibrate(self, val_images: Sequence[np.ndarray], g: torch.Generator) -> None:
-        """Threshold and score normalisation from held-out normal images only (rule: gradad.thresholds), so no
-        test image ever influences the decision; then the fingerprint check."""
-        scores = [p.score for p in self._predict_raw(to_tensor(val_images, self.config.image_size))]
+        """The map offset (detector.offset), threshold and score normalisation from held-out normal images only
+        (rule: gradad.thresholds), so no test image ever influences the decision; then the fingerprint check."""
+        x = to_tensor(val_images, self.config.image_size)
+        self.map_offset, self._graph = None, None
+        if self.config.detector.offset != "none":
+            maps = np.stack([p.anomaly_map for p in self._predict_raw(x)])
+            self.map_offset, self._graph = map_offset(maps, self.config.detector.offset), None
+        scores = [p.score for p in self._predict_raw(x)]
         self.normalization = thresholds.calibration(scores, self.config.false_alarm_rate)
         self.threshold = self.normalization["threshold"]
         self.info["fingerprint_auroc"] = self.fingerprint_check(val_images, g)
@@ -280,6 +287,8 @@ class GRAD:
     def save(self, path: str | Path, with_bank: bool = True) -> Path:
         """Write the model folder (gradad.modelfile); `with_bank=False` leaves out the pattern bank."""
         weights = {f"detector.{k}": v for k, v in self.detector.state_dict().items()}
+        if self.map_offset is not None:
+            weights["calibration.map_offset"] = torch.from_numpy(self.map_offset)
         if self.patchdiff is not None:
             weights.update(self.patchdiff.state_dict())
         bank = self._bank_tensors() if with_bank else None
@@ -294,6 +303,8 @@ class GRAD:
         model = cls(GRADConfig.from_dict(meta["config"]), device)
         model.detector = Detector.from_config(model.config.detector).to(model.device).eval()
         model.detector.load_state_dict({k[9:]: v for k, v in weights.items() if k.startswith("detector.")})
+        if "calibration.map_offset" in weights:
+            model.map_offset = weights["calibration.map_offset"].float().numpy()
         if any(k.startswith("patchdiff.") for k in weights):
             model.patchdiff = PatchDiff(model.config.patchdiff, model.device)
             model.patchdiff.load_state_dict(weights)

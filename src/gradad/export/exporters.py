@@ -58,13 +58,14 @@ def describe(model: "GRAD", fmt: str) -> dict:
         },
         "outputs": {
             "maps": {"shape": ["batch", size, size], "dtype": "float32",
-                     "meaning": "anomaly map at the working resolution (detector logits, upsampled and smoothed)"},
+                     "meaning": "anomaly map at the working resolution (detector logits, upsampled and smoothed, "
+                                "minus the calibration's map offset when there is one)"},
             "scores": {"shape": ["batch"], "dtype": "float32",
                        "meaning": f"image score: {d.score} of the map" + (f" (top {d.topk:g} fraction)"
                                                                          if d.score == "topk" else "")},
         },
         "postprocess": {"upsample": "bilinear", "smoothing_sigma": d.smoothing_sigma, "score": d.score,
-                        "topk": d.topk},
+                        "topk": d.topk, "offset": d.offset if model.map_offset is not None else "none"},
         "threshold": model.threshold,
         "decision": "is_anomalous = score > threshold",
         "normalization": model.normalization,

@@ -58,5 +58,6 @@ def inference_graph(model: "GRAD", fuse: bool = True) -> InferenceGraph:
         raise RuntimeError("the model is not trained; call fit() or GRAD.load()")
     detector = fuse_bn(model.detector) if fuse else copy.deepcopy(model.detector).eval()
     d = model.config.detector
-    post = AnomalyMap(model.config.image_size, d.smoothing_sigma, d.score, d.topk)
+    offset = None if model.map_offset is None else torch.from_numpy(model.map_offset)
+    post = AnomalyMap(model.config.image_size, d.smoothing_sigma, d.score, d.topk, offset)
     return InferenceGraph(detector, post).cpu().eval()
