@@ -27,9 +27,12 @@ def test_border_offset_is_the_mean_at_each_distance_from_the_border():
 @pytest.mark.parametrize("kind", ["border", "pixel"])
 def test_calibration_learns_the_offset_from_held_out_normals_and_keeps_it(tiny_run, tmp_path, kind):
     model = copy.deepcopy(tiny_run.model)
-    model.config = model.config.replace(**{"detector.offset": kind})
     val = read_images(tiny_run.data.val)
+    model.config = model.config.replace(**{"detector.offset": "none"})
+    model.calibrate(val, torch.Generator().manual_seed(0))
+    assert model.map_offset is None
     raw = np.stack([p.anomaly_map for p in model.predict(val)])
+    model.config = model.config.replace(**{"detector.offset": kind})
     model.calibrate(val, torch.Generator().manual_seed(0))
     assert model.map_offset.shape == raw.shape[1:]
     after = np.stack([p.anomaly_map for p in model.predict(val)])
@@ -47,5 +50,6 @@ def test_calibration_learns_the_offset_from_held_out_normals_and_keeps_it(tiny_r
         np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
 
 
-def test_no_offset_leaves_the_maps_as_the_detector_made_them(tiny_run):
-    assert tiny_run.model.config.detector.offset == "none" and tiny_run.model.map_offset is None
+def test_the_default_model_carries_its_border_offset(tiny_run):
+    assert tiny_run.model.config.detector.offset == "border"
+    assert tiny_run.model.map_offset.shape == (tiny_run.model.image_size,) * 2

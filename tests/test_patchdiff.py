@@ -112,7 +112,7 @@ def test_further_receptive_fields_train_their_own_patchdiff_and_share_the_canvas
                                                  "generation.canvases": 6, "generation.renoise_per_image": 1})
     drawn, sample = [], PatchDiff.sample_canvas
     monkeypatch.setattr(PatchDiff, "sample_canvas",
-                        lambda self, n, size, g, net=None: drawn.append((n, net.levels)) or sample(self, n, size, g, net=net))
+                        lambda self, n, size, g, net=None, margin=0: drawn.append((n, net.levels)) or sample(self, n, size, g, net=net))
     model = GRAD(cfg, device="cpu")
     model.fit_generator(torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1)
     assert model.info["receptive_field"] == 57 and model.info["extra_receptive_fields"] == [25]

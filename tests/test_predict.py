@@ -127,7 +127,8 @@ def test_bf16_backend_scores_close_to_torch(tiny_run, line, tmp_path):
     torch_run = predict_images(tiny_run.run, [line], tmp_path / "t")
     bf16_run = predict_images(tiny_run.run, [line], tmp_path / "b", backend="torch-bf16")
     assert [r.path for r in bf16_run.results] == [r.path for r in torch_run.results]
-    scale = max(abs(r.score) for r in torch_run.results)
+    # bfloat16 rounds the detector's logits: the tolerance is relative to their size, before the calibration's offset
+    scale = max(abs(r.score) for r in torch_run.results) + float(np.abs(tiny_run.model.map_offset).max())
     assert np.allclose([r.score for r in bf16_run.results], [r.score for r in torch_run.results], atol=0.05 * scale)
 
 
