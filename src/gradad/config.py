@@ -36,8 +36,8 @@ class GenerationConfig:
     renoise_margin: int = 0
     # canvases are drawn this many pixels larger on every side and cropped back: their content then never touches
     # the zero padding, so no canvas carries border traces (which the detector, pasting rolled canvases, would learn).
-    # 16 measured on 7 sets in BENCHMARKS.md (session 7): VisA capsules, bottle and demo up, PIPED BRG03 and GLA01
-    # down; not yet the default (the other 9 sets are unmeasured)
+    # 16 measured on 7 sets in BENCHMARKS.md (session 7): VisA capsules, bottle and demo up, PIPED BRG02, BRG03 and
+    # GLA01 down; not yet the default (the other 9 sets are unmeasured)
     canvas_margin: int = 0
     # fractions of PatchDiff training whose EMA denoisers also draw canvases (an equal share each, with the final one);
     # the 10 % snapshot was dropped by the ablation in BENCHMARKS.md (its noise-like canvases hurt 4 of 5 sets)
