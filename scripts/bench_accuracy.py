@@ -26,7 +26,7 @@ from baselines import MeanStd, cutpaste_model  # noqa: E402
 from gradad.config import profile  # noqa: E402
 from gradad.data import load_category  # noqa: E402
 from gradad.evaluation import evaluate_category  # noqa: E402
-from gradad.pipeline import GRAD, _generator  # noqa: E402
+from gradad.pipeline import GRAD  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
 from gradad.reweighting import METHODS  # noqa: E402
 from gradad.workflow import predict_samples, read_images  # noqa: E402
@@ -171,7 +171,7 @@ def recalibrate(out: Path, sets: list[str], variants: list[str], tag: str, overr
         val = read_images(data.val)
         model = GRAD.load(model_dir)
         model.config = model.config.replace(**overrides)
-        model.calibrate(val, _generator(model.config.seed, "calibration"))
+        model.calibrate(val)
         preds, ms = predict_samples(model, data.test)
         r = evaluate_category(data, [p.score for p in preds], [p.anomaly_map for p in preds], type_groups=groups)
         result = source | {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"]} | {
@@ -318,19 +318,27 @@ POSITION = {"GRAD, no position": "grad-difference-nocoords", "GRAD, position (de
             "cut-and-paste, no position": "cutpaste-nocoords", "cut-and-paste, position": "cutpaste", "mean/std": "meanstd"}
 
 
-def position_ablation(rows: list[dict]) -> str:
-    """Image AUROC (GRAD: fingerprint) per (set, seed) with and without the detector's position channels."""
+def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str, ...],
+                  fingerprints: tuple[str, ...] = ("fingerprint_auroc",)) -> str:
+    """Image AUROC per (set, seed) of the variants `columns` names (GRAD cells: "(fp ...)" with the `fingerprints`
+    measures), one row per (set, seed) that has at least one of the `required` columns."""
     cells: dict[tuple[str, int], dict[str, str]] = {}
-    names = {v: k for k, v in POSITION.items()}
+    names = {v: k for k, v in columns.items()}
     for r in rows:
         if r["variant"] in names:
-            fp = f" (fp {r['fingerprint_auroc']:.2f})" if r.get("fingerprint_auroc") is not None else ""
+            fp = "" if r.get("fingerprint_auroc") is None else " (fp " + "/".join(
+                "–" if r.get(k) is None else f"{r[k]:.2f}" for k in fingerprints) + ")"
             cells.setdefault((r["set"], r["seed"]), {})[names[r["variant"]]] = f"{r['image_auroc']:.3f}{fp}"
-    lines = ["| set | seed | " + " | ".join(POSITION) + " |", "|---|---|" + "---|" * len(POSITION)]
+    lines = ["| set | seed | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     for (s, seed), c in sorted(cells.items()):
-        if "GRAD, no position" in c:
-            lines.append(f"| {s} | {seed} | " + " | ".join(c.get(k, "–") for k in POSITION) + " |")
+        if any(k in c for k in required):
+            lines.append(f"| {s} | {seed} | " + " | ".join(c.get(k, "–") for k in columns) + " |")
     return "\n".join(lines)
+
+
+def position_ablation(rows: list[dict]) -> str:
+    """Image AUROC (GRAD: fingerprint) per (set, seed) with and without the detector's position channels."""
+    return variant_table(rows, POSITION, ("GRAD, no position",))
 
 
 # session 7: the calibration's map offset and canvases drawn inside a margin, against the previous default (same bank
@@ -344,19 +352,8 @@ MARGIN_OFFSET = {"previous default": "grad-difference", "+ border offset": "grad
 
 def margin_offset_ablation(rows: list[dict]) -> str:
     """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
-    cells: dict[tuple[str, int], dict[str, str]] = {}
-    names = {v: k for k, v in MARGIN_OFFSET.items()}
-    for r in rows:
-        if r["variant"] in names:
-            fp = "" if r.get("fingerprint_auroc") is None else " (fp " + "/".join(
-                "–" if r.get(k) is None else f"{r[k]:.2f}" for k in ("fingerprint_auroc", "fingerprint_val",
-                                                                       "fingerprint_test_good")) + ")"
-            cells.setdefault((r["set"], r["seed"]), {})[names[r["variant"]]] = f"{r['image_auroc']:.3f}{fp}"
-    lines = ["| set | seed | " + " | ".join(MARGIN_OFFSET) + " |", "|---|---|" + "---|" * len(MARGIN_OFFSET)]
-    for (s, seed), c in sorted(cells.items()):
-        if "+ border offset" in c or "canvas margin 16" in c:
-            lines.append(f"| {s} | {seed} | " + " | ".join(c.get(k, "–") for k in MARGIN_OFFSET) + " |")
-    return "\n".join(lines)
+    return variant_table(rows, MARGIN_OFFSET, ("+ border offset", "canvas margin 16"),
+                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
 
 
 def table(rows: list[dict]) -> str:

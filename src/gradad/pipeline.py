@@ -63,7 +63,7 @@ class GRAD:
         self.normalization: dict = {}
         self.info: dict = {"timings_s": {}}
         self.map_offset: np.ndarray | None = None  # (S, S) subtracted from every map (detector.offset, calibrate)
-        self._graph: tuple | None = None  # (detector, settings, inference graph), see _inference_graph
+        self._graph: tuple | None = None  # (detector, map offset, settings, inference graph), see _inference_graph
         # "bf16": inference in bfloat16 on a CPU (opt-in; faster only where the CPU computes bf16 natively, e.g.
         # AVX512-BF16/AMX; maps move by up to ~0.3 logit, AUROC by up to 0.004: the parity table in BENCHMARKS.md)
         self.precision = "fp32"
@@ -130,7 +130,7 @@ class GRAD:
         self.info["detector_steps"] = len(curve)  # detector_steps(): fewer than detector.steps on a small training set
         timings["detector"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        self.calibrate(val_images, _generator(cfg.seed, "calibration"))
+        self.calibrate(val_images)
         timings["calibration"] = time.perf_counter() - t0
 
     def _save_generator(self, folder: Path) -> None:
@@ -214,17 +214,19 @@ class GRAD:
                     for i in range(0, gen.partials, 8)]
         return dataclasses.replace(bank, partials=torch.cat(partials), partial_source=source)
 
-    def calibrate(self, val_images: Sequence[np.ndarray], g: torch.Generator) -> None:
+    def calibrate(self, val_images: Sequence[np.ndarray], g: torch.Generator | None = None) -> None:
         """The map offset (detector.offset), threshold and score normalisation from held-out normal images only
-        (rule: gradad.thresholds), so no test image ever influences the decision; then the fingerprint check."""
+        (rule: gradad.thresholds), so no test image ever influences the decision; then the fingerprint check (its
+        noise from `g`, by default the model's own calibration stream)."""
         x = to_tensor(val_images, self.config.image_size)
-        self.map_offset, self._graph = None, None
+        self.map_offset = None
         if self.config.detector.offset != "none":
             maps = np.stack([p.anomaly_map for p in self._predict_raw(x)])
-            self.map_offset, self._graph = map_offset(maps, self.config.detector.offset), None
+            self.map_offset = map_offset(maps, self.config.detector.offset)
         scores = [p.score for p in self._predict_raw(x)]
         self.normalization = thresholds.calibration(scores, self.config.false_alarm_rate)
         self.threshold = self.normalization["threshold"]
+        g = g or _generator(self.config.seed, "calibration")
         self.info["fingerprint_auroc"] = self.fingerprint_check(val_images, g)
         self.info["fingerprint_images"] = len(val_images)  # with few images the AUROC is coarse
         self.info["fingerprint_draws"] = fingerprint_draws(len(val_images))
@@ -260,19 +262,20 @@ class GRAD:
         return to_predictions(maps.cpu().numpy(), scores.cpu().numpy(), self.threshold, self.normalization)
 
     def _inference_graph(self) -> torch.nn.Module:
-        """Detector + post-processing, built once per trained detector. On a CPU it is the graph `gradad export`
+        """Detector + post-processing, built once per trained detector and map offset. On a CPU it is the graph `gradad export`
         writes, BatchNorm folded into the convolutions (BENCHMARKS.md: the gain, and AUROC unchanged)."""
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         key = (self.config.image_size, dataclasses.astuple(self.config.detector), self.device, self.precision)
-        if self._graph is None or self._graph[0] is not self.detector or self._graph[1] != key:
+        if (self._graph is None or self._graph[0] is not self.detector or self._graph[1] is not self.map_offset
+                or self._graph[2] != key):
             from gradad.export.graph import BFloat16Graph, inference_graph
 
             graph = inference_graph(self, fuse=self.device.type == "cpu").to(self.device)
             if self.precision == "bf16":
                 graph = BFloat16Graph(graph)
-            self._graph = (self.detector, key, graph)
-        return self._graph[2]
+            self._graph = (self.detector, self.map_offset, key, graph)
+        return self._graph[3]
 
     @property
     def image_size(self) -> int:
