@@ -146,6 +146,15 @@ def test_a_model_file_older_than_a_setting_loads_with_the_value_it_was_made_with
     np.testing.assert_array_equal(loaded.predict([image])[0].anomaly_map, model.predict([image])[0].anomaly_map)
 
 
+def test_every_setting_added_later_reads_as_it_was_before_it_existed():
+    """A file written before a setting existed was made without it: no canvas margin, no position channels, no map
+    offset, whatever today's defaults are or become."""
+    d = GRADConfig().to_dict()
+    del d["generation"]["canvas_margin"], d["detector"]["coords"], d["detector"]["offset"]
+    old = GRADConfig.from_dict(d)
+    assert (old.generation.canvas_margin, old.detector.coords, old.detector.offset) == (0, False, "none")
+
+
 def test_a_cached_generator_serves_other_renoising_settings_by_drawing_the_copies_again(tmp_path, monkeypatch):
     """Only the re-noised copies depend on `generation.renoise_*`: a cache made with other values is reused (no
     PatchDiff training), its canvases kept and its copies drawn again; any other difference trains afresh."""

@@ -137,3 +137,53 @@ def test_a_canvas_margin_draws_a_larger_canvas_and_keeps_its_centre():
     assert canvas.shape == (2, 3, 32, 32)
     torch.testing.assert_close(canvas, larger[..., 8:40, 8:40])
     assert not torch.allclose(canvas, pd.sample_canvas(2, 32, torch.Generator().manual_seed(3)))
+
+
+def _smooth_images(n: int = 8, size: int = 32) -> torch.Tensor:
+    """Colour gradients: easy to denoise, so a small PatchDiff learns them in tens of steps."""
+    g = torch.Generator().manual_seed(0)
+    ramp = torch.linspace(-0.8, 0.8, size)
+    base = torch.stack([ramp[None, :].expand(size, size), ramp[:, None].expand(size, size), -ramp[None, :].expand(size, size)])
+    return (base[None] * torch.rand(n, 3, 1, 1, generator=g)).contiguous()
+
+
+def _kill(net) -> None:
+    """What the collapse measured on magnetic tile looks like: every activation far negative, the denoiser dead."""
+    with torch.no_grad():
+        net.inp.bias.fill_(-1e4)
+
+
+def test_a_collapsed_denoiser_is_restored_and_trains_on(monkeypatch):
+    """Training that falls back to loss ~1 (a dead network) is brought back from a healthy state and finishes with a
+    denoiser that works; a run that never collapses is bit for bit what it was without the guard."""
+    cfg = PatchDiffConfig(receptive_field=25, channels=8, crop=16, steps=300, batch_size=8)
+    x = _smooth_images()
+
+    def train(progress=None):
+        torch.manual_seed(0)
+        model = PatchDiff(cfg)
+        return model, model.fit(x, torch.Generator().manual_seed(1), progress and (lambda *a: progress(model, *a)))
+
+    healthy, curve = train()
+    assert healthy.restores == [] and sum(curve[-25:]) / 25 < 0.5
+
+    def kill_once(model, step, total, loss):
+        if step == 150:
+            _kill(model.net)
+
+    model, curve = train(kill_once)
+    assert len(model.restores) == 1 and model.restores[0]["restored_to"] <= 150
+    assert sum(curve[-25:]) / 25 < 0.5, "the restored denoiser trains on"
+    assert receptive_field(model.net, size=64) == 25  # a dead network has no window at all
+
+    monkeypatch.setattr("gradad.patchdiff._CollapseGuard.check", lambda *a: None)
+    unguarded, _ = train()
+    assert all(torch.equal(a, b) for a, b in zip(unguarded.net.state_dict().values(), healthy.net.state_dict().values()))
+
+
+def test_a_denoiser_that_keeps_collapsing_stops_with_a_clear_error():
+    cfg = PatchDiffConfig(receptive_field=25, channels=8, crop=16, steps=400, batch_size=8)
+    model = PatchDiff(cfg)
+    progress = lambda step, total, loss: _kill(model.net) if step >= 100 and step % 50 == 0 else None
+    with pytest.raises(RuntimeError, match="collapsed .* patchdiff.lr"):
+        model.fit(_smooth_images(), torch.Generator().manual_seed(1), progress)

@@ -75,6 +75,14 @@ def test_training_report_without_test_data_or_generator(tiny_run, tmp_path):
     assert "neither PatchDiff weights nor a pattern bank" in html
 
 
+def test_a_restored_patchdiff_collapse_is_in_the_report(tiny_run, tmp_path):
+    model = copy.copy(tiny_run.model)
+    model.info = dict(model.info, patchdiff_restores=[{"step": 475, "restored_to": 425, "loss": 0.98}])
+    html = write_training_report(tmp_path, model).read_text(encoding="utf-8")
+    assert "PatchDiff collapse restored" in html and "at step 475, from step 425" in html
+    assert "PatchDiff collapse" not in write_training_report(tmp_path / "b", tiny_run.model).read_text(encoding="utf-8")
+
+
 def test_generate_writes_gallery_and_samples(tiny_run, tmp_path):
     result = CliRunner().invoke(app, ["generate", "--model", str(tiny_run.run), "--out", str(tmp_path), "--n", "3"])
     assert result.exit_code == 0, result.output

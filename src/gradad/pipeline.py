@@ -101,6 +101,7 @@ class GRAD:
         curve = self.patchdiff.fit(x, _generator(cfg.seed, "patchdiff"), step and (lambda i, n, loss: step(i, total, loss)),
                                    snapshots=cfg.generation.snapshots)
         self.info["patchdiff_loss"] = _thin(curve)
+        self.info["patchdiff_restores"] = self.patchdiff.restores  # collapses brought back (PatchDiff.fit)
         self.info["receptive_field"] = self.patchdiff.receptive_field(cfg.image_size)
         # further PatchDiffs with other windows draw canvases alongside the snapshots; only the main one is kept
         extra = []
@@ -135,7 +136,7 @@ class GRAD:
 
     def _save_generator(self, folder: Path) -> None:
         info = {k: v for k, v in self.info.items()
-                if k in ("patchdiff_loss", "receptive_field", "extra_receptive_fields", "timings_s")}
+                if k in ("patchdiff_loss", "patchdiff_restores", "receptive_field", "extra_receptive_fields", "timings_s")}
         modelfile.save(folder / "generator", {"gradad_version": __version__, "key": generator_key(self.config),
                                               "info": info}, self.patchdiff.state_dict(), self._bank_tensors())
 

@@ -165,6 +165,9 @@ def _training(model, run_dir: Path, samples) -> dict:
         "config": config_sections(cfg.to_dict()),
         "model": [("gradad version", __version__), ("image size", f"{cfg.image_size} px"),
                   ("PatchDiff receptive field", fmt(model.info.get("receptive_field")) + " px"),
+                  # training that collapsed and was brought back (PatchDiff.fit): the user should know it happened
+                  *[("PatchDiff collapse restored", f"at step {r['step']}, from step {r['restored_to']}, learning rate "
+                     "halved") for r in model.info.get("patchdiff_restores", [])],
                   *[(k.replace("_", " "), str(v)) for k, v in (model.info.get("data") or {}).items()]],
     }
 
