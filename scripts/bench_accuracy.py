@@ -347,6 +347,8 @@ MARGIN_OFFSET = {"previous default": "grad-difference", "+ border offset": "grad
                  "+ pixel offset": "grad-difference-offp", "canvas margin 16": "grad-difference-cmargin16",
                  "canvas margin 16 + border offset": "grad-difference-cmargin16-offb",
                  "canvas margin 16 + re-noise margin 4": "grad-difference-cmargin16-rm4",
+                 # session 8: the default retrained by today's code, whose PatchDiff restores a collapse (tile only)
+                 "+ border offset, retrained (collapse guard)": "grad-difference-guard-offb",
                  "mean/std": "meanstd", "cut-and-paste": "cutpaste", "cut-and-paste + border offset": "cutpaste-offb"}
 
 

@@ -31,6 +31,7 @@ class PatchDiff:
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
         self.schedule = CosineSchedule(cfg.timesteps)
         self.snapshots: list[PatchUNet] = []  # earlier EMA denoisers, kept only while the bank is made
+        self.restores: list[dict] = []  # training collapses brought back by fit (_CollapseGuard)
 
     # ---- training -------------------------------------------------------------------------------
     def fit(self, images: torch.Tensor, generator: torch.Generator,
