@@ -186,5 +186,6 @@ def test_a_denoiser_that_keeps_collapsing_stops_with_a_clear_error():
     cfg = PatchDiffConfig(receptive_field=25, channels=8, crop=16, steps=400, batch_size=8)
     model = PatchDiff(cfg)
     progress = lambda step, total, loss: _kill(model.net) if step >= 100 and step % 50 == 0 else None
-    with pytest.raises(RuntimeError, match="collapsed .* patchdiff.lr"):
+    with pytest.raises(RuntimeError, match="collapsed 4 times .* patchdiff.lr"):
         model.fit(_smooth_images(), torch.Generator().manual_seed(1), progress)
+    assert len(model.restores) == 3

@@ -180,12 +180,14 @@ class _CollapseGuard:
             raise RuntimeError(f"PatchDiff training collapsed {len(m.restores) + 1} times (loss back at {mean:.2f}, "
                                f"step {step} of {m.cfg.steps}); a lower patchdiff.lr (now {m.cfg.lr}) may help")
         at, state = self.saved[0]
+        keys = ("lr", "initial_lr", "max_lr", "min_lr")  # OneCycleLR reads the last three at every step
+        rates = [[group[k] for k in keys] for group in self.opt.param_groups]  # those in force now
         m.net.load_state_dict(state["net"])
         m.ema.load_state_dict(state["ema"])
-        self.opt.load_state_dict(state["opt"])
-        for group in self.opt.param_groups:  # OneCycleLR reads the last three at every step
-            for key in ("lr", "initial_lr", "max_lr", "min_lr"):
-                group[key] *= 0.5
+        # a copy: the optimiser updates its state in place, and this state may be restored again
+        self.opt.load_state_dict(copy.deepcopy(state["opt"]))
+        for group, now in zip(self.opt.param_groups, rates):
+            group.update({k: 0.5 * v for k, v in zip(keys, now)})
         # snapshots kept since that state were taken from a failing EMA: the restored one stands in for them
         m.snapshots[state["snapshots"]:] = [copy.deepcopy(m.ema) for _ in m.snapshots[state["snapshots"]:]]
         m.restores.append({"step": step, "restored_to": at, "loss": round(mean, 4)})
