@@ -36,6 +36,23 @@ def test_train_then_test_writes_model_results_and_report(tiny_run, tmp_path):
     assert set(results["per_type_auroc"]) == set(tiny_run.data.defect_types)
 
 
+def test_train_says_when_patchdiff_training_collapsed_and_was_restored(tiny_run, tmp_path, monkeypatch):
+    from gradad.patchdiff import PatchDiff
+
+    fit = PatchDiff.fit
+
+    def collapsing_fit(self, *args, **kwargs):  # the record PatchDiff.fit keeps when its guard restored a state
+        curve = fit(self, *args, **kwargs)
+        self.restores.append({"step": 475, "restored_to": 425, "loss": 0.98})
+        return curve
+
+    monkeypatch.setattr(PatchDiff, "fit", collapsing_fit)
+    r = runner.invoke(app, ["train", "--data", str(tiny_run.data.root), "--out", str(tmp_path / "run"), "--no-evaluate",
+                            *TINY_SET])
+    assert r.exit_code == 0, r.output
+    assert "collapsed at step 475" in " ".join(r.output.split()) and "restored from step 425" in " ".join(r.output.split())
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["--data", "/nonexistent/place"], ["/nonexistent/place"]),
     (["--profile", "huge"], ["--profile", "huge"]),

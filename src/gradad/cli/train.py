@@ -19,6 +19,12 @@ PolarityOpt = typer.Option("auto", "--mask-polarity", help="Which mask value mar
                            "zero (e.g. PIPED), or auto (inverted masks are detected and noted).")
 
 
+def restore_notes(info: dict) -> list[str]:
+    """One line per PatchDiff training collapse that was brought back (PatchDiff.fit), so the user knows."""
+    return [f"PatchDiff training collapsed at step {r['step']} (loss back at {r['loss']:.2f}) and was restored from "
+            f"step {r['restored_to']} with half the learning rate" for r in info.get("patchdiff_restores", [])]
+
+
 def parse_overrides(items: list[str]) -> dict:
     """`--set detector.steps=200` -> {"detector.steps": 200} (values parsed as JSON when they parse)."""
     out = {}
@@ -85,6 +91,8 @@ def train(
         model = train_category(ds, cfg, out, progress)
     t = model.info["timings_s"]
     console.print("timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()))
+    for note in restore_notes(model.info):
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     fp, n = model.info.get("fingerprint_auroc"), model.info.get("fingerprint_images")
     draws = model.info.get("fingerprint_draws", 1)
     console.print(f"threshold {model.threshold:.4f}; fingerprint check AUROC "
