@@ -36,8 +36,8 @@ class GenerationConfig:
     renoise_margin: int = 0
     # canvases are drawn this many pixels larger on every side and cropped back: their content then never touches
     # the zero padding, so no canvas carries border traces (which the detector, pasting rolled canvases, would learn).
-    # 16 measured on 15 of the 16 sets in BENCHMARKS.md (sessions 7-8): VisA capsules, bottle and demo up; magnetic
-    # tile, PIPED BRG02, BRG03 (2 seeds), FVN02 and GLA01 down. An option, not the default. Files without the key: 0
+    # 16 measured on all 16 sets in BENCHMARKS.md (sessions 7-8): VisA capsules, bottle and demo up; magnetic tile,
+    # PIPED BRG02, BRG03 (2 seeds), BTN01, FVN02 and GLA01 down. An option, not the default. Files without the key: 0
     canvas_margin: int = 0
     # fractions of PatchDiff training whose EMA denoisers also draw canvases (an equal share each, with the final one);
     # the 10 % snapshot was dropped by the ablation in BENCHMARKS.md (its noise-like canvases hurt 4 of 5 sets)
