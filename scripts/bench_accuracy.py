@@ -358,6 +358,20 @@ def margin_offset_ablation(rows: list[dict]) -> str:
                          ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
 
 
+# session 9: how canvases are drawn, against the default (x0mean: a new PatchDiff per set, trained from scratch;
+# cmix: the default bank and the canvas-margin bank spliced by scripts/mix_banks.py, no PatchDiff trained)
+SAMPLING = {"default": "grad-difference-offb", "first step from the mean colour": "grad-difference-x0mean",
+            "half the canvases inside margin 16": "grad-difference-cmix-offb",
+            "all canvases inside margin 16": "grad-difference-cmargin16-offb",
+            "mean/std": "meanstd", "cut-and-paste": "cutpaste-offb"}
+
+
+def sampling_ablation(rows: list[dict]) -> str:
+    """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
+    return variant_table(rows, SAMPLING, ("first step from the mean colour", "half the canvases inside margin 16"),
+                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+
+
 def table(rows: list[dict]) -> str:
     if not rows:
         return "_no results yet_"
@@ -417,6 +431,8 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
             f"Map offset and canvas margin (session 7), image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65); offset columns = the saved models of the column before, "
             f"calibrated again (`--recalibrate`):\n\n{margin_offset_ablation(rows)}\n\n"
+            f"Canvas sampling (session 9), image AUROC (fp as above; cut-and-paste with the border offset):\n\n"
+            f"{sampling_ablation(rows)}\n\n"
             f"Position-channel ablation on the default bank, image AUROC (fp = fingerprint check, target <= 0.65):\n\n"
             f"{position_ablation(rows)}\n\n"
             f"Detector training ablation on the default bank without position channels, image AUROC (* = today's "

@@ -19,6 +19,12 @@ def test_save_load_round_trip_gives_identical_predictions(tiny_run, tmp_path):
     for a, b in zip(before, after):
         assert a.score == b.score and a.is_anomalous == b.is_anomalous
         np.testing.assert_array_equal(a.anomaly_map, b.anomaly_map)
+    # PatchDiff comes back whole, its training images' mean colour included: it draws the same canvases
+    import torch
+
+    draw = [m.patchdiff.sample_canvas(1, 64, torch.Generator().manual_seed(0)) for m in (tiny_run.model, loaded)]
+    assert loaded.patchdiff.mean is not None
+    torch.testing.assert_close(draw[0], draw[1])
 
 
 def test_model_records_config_seed_and_versions(tiny_run):
@@ -150,9 +156,10 @@ def test_every_setting_added_later_reads_as_it_was_before_it_existed():
     """A file written before a setting existed was made without it: no canvas margin, no position channels, no map
     offset, whatever today's defaults are or become."""
     d = GRADConfig().to_dict()
-    del d["generation"]["canvas_margin"], d["detector"]["coords"], d["detector"]["offset"]
+    del d["generation"]["canvas_margin"], d["detector"]["coords"], d["detector"]["offset"], d["patchdiff"]["start"]
     old = GRADConfig.from_dict(d)
-    assert (old.generation.canvas_margin, old.detector.coords, old.detector.offset) == (0, False, "none")
+    assert (old.generation.canvas_margin, old.detector.coords, old.detector.offset, old.patchdiff.start) == (
+        0, False, "none", "model")
 
 
 def test_a_cached_generator_serves_other_renoising_settings_by_drawing_the_copies_again(tmp_path, monkeypatch):

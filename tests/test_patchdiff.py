@@ -1,4 +1,6 @@
 """PatchDiff: the receptive-field bound, the schedule, and that sampling produces images in range."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -137,6 +139,67 @@ def test_a_canvas_margin_draws_a_larger_canvas_and_keeps_its_centre():
     assert canvas.shape == (2, 3, 32, 32)
     torch.testing.assert_close(canvas, larger[..., 8:40, 8:40])
     assert not torch.allclose(canvas, pd.sample_canvas(2, 32, torch.Generator().manual_seed(3)))
+
+
+def test_a_collapse_restored_in_a_further_patchdiff_is_recorded_and_named_by_its_window(monkeypatch):
+    from conftest import TINY_CONFIG
+    from gradad.cli.train import restore_notes
+    from gradad.pipeline import GRAD
+
+    cfg = profile("cpu").replace(**TINY_CONFIG | {"generation.receptive_fields": [25], "generation.snapshots": []})
+    fit = PatchDiff.fit
+
+    def fit_collapsing_in_the_small_window(self, *args, **kwargs):  # the record the guard keeps after a restore
+        curve = fit(self, *args, **kwargs)
+        if self.cfg.receptive_field == 25:
+            self.restores.append({"step": 50, "restored_to": 25, "loss": 0.99})
+        return curve
+
+    monkeypatch.setattr(PatchDiff, "fit", fit_collapsing_in_the_small_window)
+    model = GRAD(cfg, device="cpu")
+    model.fit_generator(torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    assert model.info["patchdiff_restores"] == [{"step": 50, "restored_to": 25, "loss": 0.99, "receptive_field_bound": 25}]
+    assert restore_notes(model.info) == ["PatchDiff (receptive field bound 25 px) training collapsed at step 50 (loss "
+                                         "back at 0.99) and was restored from step 25 with half the learning rate"]
+
+
+@pytest.mark.parametrize("share, margins", [(1.0, [8, 8, 8, 8]), (0.5, [8, 0, 8, 0]), (0.0, [0, 0, 0, 0])])
+def test_the_canvas_margin_share_sets_how_many_of_each_denoisers_canvases_are_drawn_inside_the_margin(
+        monkeypatch, share, margins):
+    """`generation.canvas_margin_share`: the first part of every denoiser's canvases (snapshots and final one) is
+    drawn inside the margin, the rest without; 1 = all (the behaviour before the setting existed)."""
+    from conftest import TINY_CONFIG
+    from gradad.pipeline import GRAD
+
+    cfg = profile("cpu").replace(**TINY_CONFIG | {"generation.snapshots": [0.5], "generation.canvases": 8,
+                                                 "generation.canvas_margin": 8, "generation.canvas_margin_share": share,
+                                                 "generation.renoise_per_image": 1})
+    drawn, sample = [], PatchDiff.sample_canvas
+    monkeypatch.setattr(PatchDiff, "sample_canvas", lambda self, n, size, g, net=None, margin=0:
+                        drawn.append((n, margin)) or sample(self, n, size, g, net=net, margin=margin))
+    model = GRAD(cfg, device="cpu")
+    model.fit_generator(torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    assert sum(n for n, _ in drawn) == len(model.bank.canvases) == 8
+    assert [m for n, m in drawn for _ in range(n // 2)] == margins, "per denoiser: margin first, then none"
+
+
+def test_canvases_start_from_the_training_images_mean_colour_and_keep_their_brightness():
+    """From pure noise the denoiser sees no signal, so the first DDIM step takes the training images' mean colour
+    (patchdiff.start "mean") instead of the denoiser's noise-amplified estimate ("model"): canvases of dark images
+    come out dark."""
+    g = torch.Generator().manual_seed(0)
+    stripes = 0.1 * torch.sin(torch.arange(64.0) / 2)[None, None, None, :]
+    dark = -0.6 + stripes.expand(8, 3, 64, 64) + 0.05 * torch.randn(8, 3, 64, 64, generator=g)
+    cfg = PatchDiffConfig(receptive_field=25, channels=8, crop=16, steps=200, batch_size=8, sample_steps=10)
+    torch.manual_seed(0)
+    pd = PatchDiff(cfg)
+    pd.fit(dark, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(pd.mean.flatten(), dark.mean(dim=(0, 2, 3)))
+    miss = {}
+    for start in ("model", "mean"):
+        pd.cfg = dataclasses.replace(cfg, start=start)
+        miss[start] = abs(float(pd.sample_canvas(4, 64, torch.Generator().manual_seed(2)).mean()) + 0.6)
+    assert miss["mean"] < miss["model"] - 0.1, miss
 
 
 def _smooth_images(n: int = 8, size: int = 32) -> torch.Tensor:

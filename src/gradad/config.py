@@ -21,6 +21,13 @@ class PatchDiffConfig:
     lr: float = 2e-3
     ema: float = 0.995
     sample_steps: int = 25  # DDIM steps for a full canvas
+    # the clean-image estimate of a canvas's first DDIM step, from pure noise (t = T, signal-to-noise 1e-5): "model" =
+    # the one the denoiser's noise prediction implies (its error amplified ~300x, then clamped: +-1 blobs that set the
+    # canvas's brightness and layout), "mean" = the training images' mean colour, what an ideal denoiser would give
+    # when it sees no signal: canvases then keep the training images' brightness (magnetic tile: mean -0.39 against
+    # -0.10, real -0.47). Measured in BENCHMARKS.md (session 9): up on demo and PIPED BRG02/ZPB01, down on bottle
+    # (2 seeds) and magnetic tile, so not the default. Files without the key: "model"
+    start: str = "model"
     padding: str = "zeros"  # the denoiser's convolution padding: "zeros" or "reflect" (no traces of the canvas edge)
 
 
@@ -39,6 +46,10 @@ class GenerationConfig:
     # 16 measured on all 16 sets in BENCHMARKS.md (sessions 7-8): VisA capsules, bottle and demo up; magnetic tile,
     # PIPED BRG02, BRG03 (2 seeds), BTN01, FVN02 and GLA01 down. An option, not the default. Files without the key: 0
     canvas_margin: int = 0
+    # the fraction of each denoiser's canvases drawn inside `canvas_margin` (the others without): 1 = all of them.
+    # 0.5 with a margin of 16 was measured in BENCHMARKS.md (session 9): below both 0 and 1 on bottle, PIPED BRG03
+    # and FVN02, between them on VisA capsules
+    canvas_margin_share: float = 1.0
     # fractions of PatchDiff training whose EMA denoisers also draw canvases (an equal share each, with the final one);
     # the 10 % snapshot was dropped by the ablation in BENCHMARKS.md (its noise-like canvases hurt 4 of 5 sets)
     snapshots: tuple[float, ...] = (0.25, 0.5)
@@ -96,7 +107,8 @@ class DetectorConfig:
 
 
 # settings added after model files were first written, with the value every file without them was made with
-ADDED_LATER = {("detector", "coords"): False, ("detector", "offset"): "none", ("generation", "canvas_margin"): 0}
+ADDED_LATER = {("detector", "coords"): False, ("detector", "offset"): "none", ("generation", "canvas_margin"): 0,
+               ("patchdiff", "start"): "model"}
 
 
 @dataclass
@@ -165,6 +177,7 @@ class GRADConfig:
                 self.detector.padding == "reflect" and self.image_size >= 64), "zeros, or reflect with image_size >= 64"),
             ("detector.ema", self.detector.ema, 0 <= self.detector.ema < 1, "in [0, 1) (0 = off)"),
             ("detector.score", self.detector.score, self.detector.score in ("max", "topk"), "max or topk"),
+            ("patchdiff.start", self.patchdiff.start, self.patchdiff.start in ("mean", "model"), "mean or model"),
             ("detector.offset", self.detector.offset, self.detector.offset in OFFSETS, " or ".join(OFFSETS)),
         ]
         for name in ("patchdiff.steps", "patchdiff.batch_size", "patchdiff.channels", "patchdiff.sample_steps",
@@ -186,6 +199,9 @@ class GRADConfig:
         checks.append(("generation.canvas_margin", self.generation.canvas_margin,
                        isinstance(self.generation.canvas_margin, int) and 0 <= self.generation.canvas_margin <= self.image_size,
                        "an integer in [0, image_size]"))
+        share = self.generation.canvas_margin_share
+        checks.append(("generation.canvas_margin_share", share,
+                       isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1, "a number in [0, 1]"))
         checks.append(("generation.renoise_t", self.generation.renoise_t,
                        all(0 < t < self.patchdiff.timesteps for t in self.generation.renoise_t), "noise levels in (0, timesteps)"))
         for name, value, ok, expected in checks:

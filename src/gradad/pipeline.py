@@ -101,7 +101,7 @@ class GRAD:
         curve = self.patchdiff.fit(x, _generator(cfg.seed, "patchdiff"), step and (lambda i, n, loss: step(i, total, loss)),
                                    snapshots=cfg.generation.snapshots)
         self.info["patchdiff_loss"] = _thin(curve)
-        self.info["patchdiff_restores"] = self.patchdiff.restores  # collapses brought back (PatchDiff.fit)
+        self.info["patchdiff_restores"] = list(self.patchdiff.restores)  # collapses brought back (PatchDiff.fit)
         self.info["receptive_field"] = self.patchdiff.receptive_field(cfg.image_size)
         # further PatchDiffs with other windows draw canvases alongside the snapshots; only the main one is kept
         extra = []
@@ -111,6 +111,8 @@ class GRAD:
             other.fit(x, torch.Generator().manual_seed(cfg.seed * 1000 + 100 + k),
                       step and (lambda i, n, loss, o=offset: step(o + i, total, loss)))
             extra.append(other)
+            # a collapse brought back in a further PatchDiff is reported too, named by its window
+            self.info["patchdiff_restores"] += [r | {"receptive_field_bound": bound} for r in other.restores]
         self.patchdiff.snapshots += [other.ema for other in extra]
         self.info["extra_receptive_fields"] = [other.receptive_field(cfg.image_size) for other in extra]
         timings["patchdiff"] = time.perf_counter() - t0
@@ -179,10 +181,13 @@ class GRAD:
         canvases = []
         bounds = np.linspace(0, gen.canvases, len(nets) + 1).round().astype(int)
         for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
-            for i in range(lo, hi, 4):
-                canvases.append(self.patchdiff.sample_canvas(min(4, hi - i), size, g, net=net, margin=gen.canvas_margin))
-                if step:
-                    step(min(i + 4, hi), total, 0.0)
+            # the first `canvas_margin_share` of each denoiser's canvases are drawn inside the margin, the rest without
+            split = lo + round(gen.canvas_margin_share * (hi - lo))
+            for a, b, margin in ((lo, split, gen.canvas_margin), (split, hi, 0)):
+                for i in range(a, b, 4):
+                    canvases.append(self.patchdiff.sample_canvas(min(4, b - i), size, g, net=net, margin=margin))
+                    if step:
+                        step(min(i + 4, b), total, 0.0)
         self.patchdiff.snapshots = []
         copies = self.renoise_copies(x, step and (lambda i: step(gen.canvases + i, total, 0.0)))
         bank = PatternBank(torch.cat(canvases), copies)

@@ -21,8 +21,10 @@ PolarityOpt = typer.Option("auto", "--mask-polarity", help="Which mask value mar
 
 def restore_notes(info: dict) -> list[str]:
     """One line per PatchDiff training collapse that was brought back (PatchDiff.fit), so the user knows."""
-    return [f"PatchDiff training collapsed at step {r['step']} (loss back at {r['loss']:.2f}) and was restored from "
-            f"step {r['restored_to']} with half the learning rate" for r in info.get("patchdiff_restores", [])]
+    from gradad.patchdiff import restore_source
+
+    return [f"PatchDiff{restore_source(r)} training collapsed at step {r['step']} (loss back at {r['loss']:.2f}) and was "
+            f"restored from step {r['restored_to']} with half the learning rate" for r in info.get("patchdiff_restores", [])]
 
 
 def parse_overrides(items: list[str]) -> dict:

@@ -32,6 +32,7 @@ class PatchDiff:
         self.schedule = CosineSchedule(cfg.timesteps)
         self.snapshots: list[PatchUNet] = []  # earlier EMA denoisers, kept only while the bank is made
         self.restores: list[dict] = []  # training collapses brought back by fit (_CollapseGuard)
+        self.mean: torch.Tensor | None = None  # (1, 3, 1, 1) mean colour of the training images, set by fit
 
     # ---- training -------------------------------------------------------------------------------
     def fit(self, images: torch.Tensor, generator: torch.Generator,
@@ -45,6 +46,7 @@ class PatchDiff:
         """
         self.snapshots = []
         self.restores = []
+        self.mean = images.mean(dim=(0, 2, 3)).view(1, -1, 1, 1).float()
         keep = {max(1, round(f * self.cfg.steps)) for f in snapshots}
         cfg = self.cfg
         opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=0.0)
@@ -89,14 +91,18 @@ class PatchDiff:
     # ---- sampling -------------------------------------------------------------------------------
     @torch.no_grad()
     def denoise(self, x_t: torch.Tensor, t_start: int, steps: int, net: PatchUNet | None = None) -> torch.Tensor:
-        """Run DDIM from noise level t_start down to a clean image with the EMA denoiser (or `net`)."""
+        """Run DDIM from noise level t_start down to a clean image with the EMA denoiser (or `net`). From pure noise
+        (t = T) with `cfg.start` "mean", the first step's clean-image estimate is the training images' mean colour
+        (see PatchDiffConfig.start)."""
         net = net or self.ema
         ts = self.schedule.ddim_timesteps(steps, t_start)
         x = x_t.to(self.device)
+        start_mean = self.cfg.start == "mean" and self.mean is not None
         for i, t in enumerate(ts):
             t_prev = ts[i + 1] if i + 1 < len(ts) else 0
             eps = net(x, torch.full((x.shape[0],), t, device=self.device, dtype=torch.long))
-            x = self.schedule.ddim_step(x, eps, t, t_prev)
+            x0 = self.mean.to(self.device) if start_mean and t == self.schedule.T else None
+            x = self.schedule.ddim_step(x, eps, t, t_prev, x0)
         return x.clamp(-1, 1).cpu()
 
     @torch.no_grad()
@@ -137,12 +143,21 @@ class PatchDiff:
         return receptive_field(self.net, size)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return {f"patchdiff.{k}": v for k, v in self.ema.state_dict().items()}
+        state = {f"patchdiff.{k}": v for k, v in self.ema.state_dict().items()}
+        return state if self.mean is None else state | {"patchdiff_mean": self.mean}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         sd = {k[len("patchdiff."):]: v for k, v in state.items() if k.startswith("patchdiff.")}
         self.ema.load_state_dict(sd)
         self.net.load_state_dict(sd)
+        self.mean = state.get("patchdiff_mean")  # files written before it was kept have none: the denoiser's estimate
+
+
+def restore_source(restore: dict) -> str:
+    """Which PatchDiff a restore record (PatchDiff.restores, model info `patchdiff_restores`) belongs to, for messages:
+    '' for the main one, ' (receptive field bound N px)' for a further one (generation.receptive_fields)."""
+    bound = restore.get("receptive_field_bound")
+    return "" if bound is None else f" (receptive field bound {bound} px)"
 
 
 class _CollapseGuard:

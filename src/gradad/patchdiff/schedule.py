@@ -27,11 +27,14 @@ class CosineSchedule:
         steps = max(1, min(steps, t_start))
         return sorted({max(1, round(t_start * (i + 1) / steps)) for i in range(steps)}, reverse=True)
 
-    def ddim_step(self, x_t: torch.Tensor, eps: torch.Tensor, t: int, t_prev: int) -> torch.Tensor:
-        """Deterministic DDIM update (eta = 0) from t to t_prev (t_prev = 0 means the clean image)."""
+    def ddim_step(self, x_t: torch.Tensor, eps: torch.Tensor, t: int, t_prev: int,
+                  x0: torch.Tensor | None = None) -> torch.Tensor:
+        """Deterministic DDIM update (eta = 0) from t to t_prev (t_prev = 0 means the clean image). `x0`: an estimate
+        of the clean image to use instead of the one the predicted noise implies (broadcast to x_t's shape)."""
         a_t = self.alpha_bar[t].item()
         a_prev = self.alpha_bar[t_prev].item()
-        x0 = (x_t - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
-        x0 = x0.clamp(-1, 1)
+        if x0 is None:
+            x0 = (x_t - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        x0 = x0.expand_as(x_t).clamp(-1, 1)
         eps = (x_t - math.sqrt(a_t) * x0) / math.sqrt(1 - a_t)
         return math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps

@@ -15,6 +15,7 @@ from gradad import __version__
 from gradad.data import CategoryData, read_mask
 from gradad.data.images import image_size
 from gradad.evaluation import pro_curve, resize_map
+from gradad.patchdiff import restore_source
 from gradad.report import plots
 from gradad.report.cases import case_grid, map_range, worst
 from gradad.report.gallery import collect_patterns, gallery_png, load_bank, model_folder
@@ -167,7 +168,7 @@ def _training(model, run_dir: Path, samples) -> dict:
                   ("PatchDiff receptive field", fmt(model.info.get("receptive_field")) + " px"),
                   # training that collapsed and was brought back (PatchDiff.fit): the user should know it happened
                   *[("PatchDiff collapse restored", f"at step {r['step']}, from step {r['restored_to']}, learning rate "
-                     "halved") for r in model.info.get("patchdiff_restores", [])],
+                     f"halved{restore_source(r)}") for r in model.info.get("patchdiff_restores", [])],
                   *[(k.replace("_", " "), str(v)) for k, v in (model.info.get("data") or {}).items()]],
     }
 
