@@ -66,6 +66,7 @@ def test_train_says_when_patchdiff_training_collapsed_and_was_restored(tiny_run,
     (["--set", "generation.renoise_margin=64"], ["generation.renoise_margin", "image_size / 2"]),
     (["--set", "generation.canvas_margin=-1"], ["generation.canvas_margin", "[0, image_size]"]),
     (["--set", "generation.canvas_margin_share=1.5"], ["generation.canvas_margin_share", "[0, 1]"]),
+    (["--set", "patchdiff.start=\"zero\""], ["patchdiff.start", "mean or model"]),
     (["--set", "detector.offset=\"ring\""], ["detector.offset", "none or border or pixel"]),
 ])
 def test_train_bad_input_is_one_line(tiny_run, tmp_path, args, fragments):
