@@ -47,13 +47,33 @@ def load_set(name: str, out: Path):
     return load_category(write_demo(out / "demo_data")), DEFECT_GROUPS
 
 
+def metrics(data, groups, scores, maps) -> dict:
+    """The recorded metrics of one method's test-set scores and maps (evaluate_category)."""
+    r = evaluate_category(data, scores, maps, type_groups=groups)
+    return {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"]}
+
+
+def grad_result(model: GRAD, data, groups, val: list, good: list, seed: int, bank: dict) -> dict:
+    """What the benchmark records of a trained and calibrated GRAD: test metrics, fingerprint checks, phase
+    timings, inference time, and the `bank` it was trained against."""
+    preds, ms = predict_samples(model, data.test)
+    return metrics(data, groups, [p.score for p in preds], [p.anomaly_map for p in preds]) | {
+        "fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
+        "inference_ms_per_image": ms, "bank": bank} | fingerprints(model, val, good, seed)
+
+
+def save_result(folder: Path, result: dict, command: str) -> None:
+    """Write one variant's record (`result` names its set, seed and variant) as <variant>.json, stamped with the
+    command, torch threads and date, and print it."""
+    result |= {"command": command, "torch_threads": torch.get_num_threads(), "date": str(datetime.date.today())}
+    (folder / f"{result['variant']}.json").write_text(json.dumps(result, indent=1))
+    print(result["set"], result["seed"], result["variant"],
+          {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}, flush=True)
+
+
 def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict, tag: str = "",
             save_models: bool = False, skip_snapshots: int = 0, tag_cutpaste: bool = False) -> None:
     data, groups = load_set(name, out)
-
-    def evaluate(data, scores, maps) -> dict:
-        r = evaluate_category(data, scores, maps, type_groups=groups)
-        return {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"]}
 
     cfg = profile("cpu").replace(seed=seed, **overrides)
     folder = out / name.replace("/", "__") / f"seed{seed}"
@@ -62,21 +82,19 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     test_images = read_images(data.test)
 
     def save(variant: str, result: dict) -> None:
-        result |= {"set": name, "seed": seed, "variant": variant, "num_test": len(data.test), "overrides": overrides,
-                   "command": COMMAND, "torch_threads": torch.get_num_threads(), "date": str(datetime.date.today())}
-        (folder / f"{variant}.json").write_text(json.dumps(result, indent=1))
-        print(name, seed, variant, {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}, flush=True)
+        save_result(folder, result | {"set": name, "seed": seed, "variant": variant, "num_test": len(data.test),
+                                      "overrides": overrides}, COMMAND)
 
     if not (folder / "meanstd.json").exists():
         ms = MeanStd(cfg.image_size).fit(train)
-        save("meanstd", evaluate(data, *ms.predict(test_images)))
+        save("meanstd", metrics(data, groups, *ms.predict(test_images)))
     # the baseline shares the detector's configuration: a detector-level change is measured on it too (--tag-cutpaste)
     cutpaste = "cutpaste" + (f"-{tag}" if tag and tag_cutpaste else "")
     if not (folder / f"{cutpaste}.json").exists():
         t0 = time.perf_counter()
         m = cutpaste_model(cfg, train, val)
         preds, _ = predict_samples(m, data.test)
-        save(cutpaste, evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
+        save(cutpaste, metrics(data, groups, [p.score for p in preds], [p.anomaly_map for p in preds])
              | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None})
         if save_models:
             m.save(folder / f"{cutpaste}.model", with_bank=False)
@@ -123,10 +141,7 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         model.config = cfg.replace(**{"reweight.method": method})
         model.info["timings_s"] = dict(gen_times)
         model.fit_detector(x, val)
-        preds, ms = predict_samples(model, data.test)
-        save(variant[method], evaluate(data, [p.score for p in preds], [p.anomaly_map for p in preds])
-             | {"fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
-                "inference_ms_per_image": ms, "bank": bank} | fingerprints(model, val, good, seed))
+        save(variant[method], grad_result(model, data, groups, val, good, seed, bank))
         if save_models:
             model.save(folder / f"{variant[method]}.model", with_bank=False)
 

@@ -12,7 +12,6 @@ fresh run would make. Detector, calibration, evaluation and the JSON written are
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import sys
 from pathlib import Path
@@ -20,16 +19,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import KEYS, fingerprints, good_images, load_set  # noqa: E402
+from bench_accuracy import good_images, grad_result, load_set, save_result  # noqa: E402
 
 from gradad import modelfile  # noqa: E402
 from gradad.config import GRADConfig, profile  # noqa: E402
 from gradad.detector.train import PatternBank  # noqa: E402
-from gradad.evaluation import evaluate_category  # noqa: E402
 from gradad.patchdiff import PatchDiff  # noqa: E402
 from gradad.pipeline import GRAD  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
-from gradad.workflow import predict_samples, read_images  # noqa: E402
+from gradad.workflow import read_images  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "runs" / "bench_accuracy"
 COMMAND = "python scripts/mix_banks.py " + " ".join(sys.argv[1:])
@@ -81,21 +79,14 @@ def run(name: str, seed: int, tag: str, share: float, margin_cache: str, overrid
     model.info.update(meta["info"])
     model.info["timings_s"] = {}
     model.fit_detector(x, val)
-    preds, ms = predict_samples(model, data.test)
-    r = evaluate_category(data, [p.score for p in preds], [p.anomaly_map for p in preds], type_groups=groups)
-    result = {k: r.get(k) for k in KEYS} | {"per_type_auroc": r["per_type_auroc"]} | {
-        "fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
-        "inference_ms_per_image": ms,
-        "bank": {"snapshots": list(cfg.generation.snapshots), "canvases": len(canvases),
-                 "spliced_from": [str((folder / "generator").relative_to(OUT)), str((folder / margin_cache).relative_to(OUT))],
-                 "margin_share": share, "same_patchdiff": same_patchdiff}} | fingerprints(model, val, good_images(data), seed)
-    result |= {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
-               "overrides": {"generation.canvas_margin": cfg.generation.canvas_margin,
-                             "generation.canvas_margin_share": share, **overrides},
-               "command": COMMAND, "torch_threads": torch.get_num_threads(), "date": str(datetime.date.today())}
-    target.write_text(json.dumps(result, indent=1))
+    bank_record = {"snapshots": list(cfg.generation.snapshots), "canvases": len(canvases),
+                   "spliced_from": [str((folder / "generator").relative_to(OUT)), str((folder / margin_cache).relative_to(OUT))],
+                   "margin_share": share, "same_patchdiff": same_patchdiff}
+    result = grad_result(model, data, groups, val, good_images(data), seed, bank_record)
+    save_result(folder, result | {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
+                                  "overrides": {"generation.canvas_margin": cfg.generation.canvas_margin,
+                                                "generation.canvas_margin_share": share, **overrides}}, COMMAND)
     model.save(target.with_suffix(".model"), with_bank=False)
-    print(name, seed, target.stem, {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}, flush=True)
 
 
 def main() -> None:

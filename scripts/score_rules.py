@@ -2,8 +2,8 @@
 
 The image score (detector.score: the map's maximum or the mean of its top fraction) and the map's Gaussian smoothing
 (detector.smoothing_sigma) are applied after the detector, so a saved model is re-scored under each rule: the map
-offset is learnt again from the validation images (as GRAD.calibrate does), then the test images are scored.
-Prints a markdown table (one row per saved model, a mean row) and writes the figures as JSON.
+offset is learnt again from the validation images (GRAD.fit_map_offset, as calibration does), then the test images
+are scored. Prints a markdown table (one row per saved model, a mean row) and writes the figures as JSON.
 
     python scripts/score_rules.py --variant grad-difference-offb --sets demo mvtec_ad/bottle
 """
@@ -20,7 +20,6 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_accuracy import load_set  # noqa: E402
 
-from gradad.detector.postprocess import map_offset  # noqa: E402
 from gradad.pipeline import GRAD  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
 from gradad.workflow import read_images  # noqa: E402
@@ -40,10 +39,7 @@ def image_aurocs(model: GRAD, val, test, labels: list[int]) -> dict[str, float]:
     for score, topk, sigma in RULES:
         model.config = model.config.replace(**{"detector.score": score, "detector.topk": topk,
                                                "detector.smoothing_sigma": sigma})
-        model.map_offset = None
-        if model.config.detector.offset != "none":
-            maps = np.stack([p.anomaly_map for p in model._predict_raw(val)])
-            model.map_offset = map_offset(maps, model.config.detector.offset)
+        model.fit_map_offset(val)
         scores = [p.score for i in range(0, len(test), 32) for p in model._predict_raw(test[i:i + 32])]
         out[rule_name(score, topk, sigma)] = float(roc_auc_score(labels, scores))
     return out

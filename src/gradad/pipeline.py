@@ -225,10 +225,7 @@ class GRAD:
         (rule: gradad.thresholds), so no test image ever influences the decision; then the fingerprint check (its
         noise from `g`, by default the model's own calibration stream)."""
         x = to_tensor(val_images, self.config.image_size)
-        self.map_offset = None
-        if self.config.detector.offset != "none":
-            maps = np.stack([p.anomaly_map for p in self._predict_raw(x)])
-            self.map_offset = map_offset(maps, self.config.detector.offset)
+        self.fit_map_offset(x)
         scores = [p.score for p in self._predict_raw(x)]
         self.normalization = thresholds.calibration(scores, self.config.false_alarm_rate)
         self.threshold = self.normalization["threshold"]
@@ -236,6 +233,13 @@ class GRAD:
         self.info["fingerprint_auroc"] = self.fingerprint_check(val_images, g)
         self.info["fingerprint_images"] = len(val_images)  # with few images the AUROC is coarse
         self.info["fingerprint_draws"] = fingerprint_draws(len(val_images))
+
+    def fit_map_offset(self, x: torch.Tensor) -> None:
+        """The map offset (detector.offset) from the maps of held-out normal images `x` (N, 3, S, S); None for "none"."""
+        self.map_offset = None
+        if self.config.detector.offset != "none":
+            maps = np.stack([p.anomaly_map for p in self._predict_raw(x)])
+            self.map_offset = map_offset(maps, self.config.detector.offset)
 
     def fingerprint_check(self, normal_images: Sequence[np.ndarray], g: torch.Generator) -> float | None:
         """AUROC between real normal images and the same images lightly passed through PatchDiff (with the model's
