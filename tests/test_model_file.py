@@ -182,5 +182,39 @@ def test_a_cached_generator_serves_other_renoising_settings_by_drawing_the_copie
     assert torch.equal(other.bank.canvases, same.bank.canvases)
     assert other.bank.renoised.shape == same.bank.renoised.shape
     assert not torch.equal(other.bank.renoised, same.bank.renoised)
-    assert not GRAD(cfg.replace(**{"generation.canvases": 3}), device="cpu")._resume(tmp_path, x)
-    assert not GRAD(cfg.replace(**{"generation.canvas_margin": 8}), device="cpu")._resume(tmp_path, x)
+    assert not GRAD(cfg.replace(**{"patchdiff.steps": 4}), device="cpu")._resume(tmp_path, x)
+    assert not GRAD(cfg.replace(**{"generation.snapshots": [0.5]}), device="cpu")._resume(tmp_path, x)
+
+
+def test_a_cached_generator_draws_its_canvases_again_for_other_canvas_settings_as_a_fresh_run_would(tmp_path, monkeypatch):
+    """The checkpoint keeps the snapshot denoisers: a call that changes only how canvases are drawn (their number,
+    margin, first step) redraws them from the cache, the same canvases a fresh run draws; a cache made before the
+    denoisers were kept trains afresh."""
+    import torch
+    from conftest import TINY_CONFIG
+
+    cfg = profile("cpu").replace(**TINY_CONFIG)
+    x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    made = GRAD(cfg, device="cpu")
+    made.fit_generator(x)
+    made._save_generator(tmp_path)
+    more = cfg.replace(**{"generation.canvases": 6, "generation.canvas_margin": 8})
+    fresh = GRAD(more, device="cpu")
+    fresh.fit_generator(x)
+
+    monkeypatch.setattr("gradad.patchdiff.PatchDiff.fit", lambda *a, **k: pytest.fail("PatchDiff trained again"))
+    resumed = GRAD(more, device="cpu")
+    assert resumed._resume(tmp_path, x) and resumed.info["canvases_redrawn"]
+    assert resumed.bank.canvases.shape == (6, 3, 64, 64)
+    assert torch.equal(resumed.bank.canvases, fresh.bank.canvases)
+    same = GRAD(cfg, device="cpu")
+    assert same._resume(tmp_path, x) and "canvases_redrawn" not in same.info
+    assert torch.equal(resumed.bank.renoised, same.bank.renoised), "the re-noised copies come from the cache"
+    assert not GRAD(more, device="cpu")._resume(tmp_path), "canvases cannot be redrawn without the training images"
+
+    meta_path = tmp_path / "generator" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["canvas_nets"]
+    meta_path.write_text(json.dumps(meta))
+    assert not GRAD(more, device="cpu")._resume(tmp_path, x)
+    assert GRAD(cfg, device="cpu")._resume(tmp_path, x), "the same settings still resume"

@@ -31,6 +31,8 @@ PHASES = ("patchdiff", "generation", "detector", "calibration")
 PRECISIONS = ("fp32", "bf16")
 PARTIAL_KEYS = ("partials", "partial_t")  # generation settings that only the partial samples depend on
 RENOISE_KEYS = ("renoise_t", "renoise_per_image", "renoise_margin")  # ... that only the re-noised copies depend on
+# ... that only the canvases depend on (section, keys): a checkpoint that keeps its denoisers draws them again
+CANVAS_KEYS = (("generation", ("canvases", "canvas_margin", "canvas_margin_share")), ("patchdiff", ("sample_steps", "start")))
 STREAMS = (*PHASES, "renoise")  # one random stream each (_generator)
 FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
 # re-noised copies in the fingerprint check: each held-out image is re-noised with fresh noise until there are at least
@@ -64,6 +66,9 @@ class GRAD:
         self.info: dict = {"timings_s": {}}
         self.map_offset: np.ndarray | None = None  # (S, S) subtracted from every map (detector.offset, calibrate)
         self._graph: tuple | None = None  # (detector, map offset, settings, inference graph), see _inference_graph
+        # the denoisers that drew canvases besides the final one (snapshots, further PatchDiffs): (receptive-field
+        # bound, network) each, kept for the checkpoint only (never in a model file)
+        self._canvas_nets: list = []
         # "bf16": inference in bfloat16 on a CPU (opt-in; faster only where the CPU computes bf16 natively, e.g.
         # AVX512-BF16/AMX; maps move by up to ~0.3 logit, AUROC by up to 0.004: the parity table in BENCHMARKS.md)
         self.precision = "fp32"
@@ -85,6 +90,7 @@ class GRAD:
             self.fit_generator(x, progress)
             if checkpoint:
                 self._save_generator(Path(checkpoint))
+        self._canvas_nets = []  # needed for the checkpoint only
         self.fit_detector(x, val_images, progress)
         return self
 
@@ -113,7 +119,9 @@ class GRAD:
             extra.append(other)
             # a collapse brought back in a further PatchDiff is reported too, named by its window
             self.info["patchdiff_restores"] += [r | {"receptive_field_bound": bound} for r in other.restores]
-        self.patchdiff.snapshots += [other.ema for other in extra]
+        self._canvas_nets = [*((cfg.patchdiff.receptive_field, net) for net in self.patchdiff.snapshots),
+                             *((bound, other.ema) for bound, other in zip(bounds, extra))]
+        self.patchdiff.snapshots = []
         self.info["extra_receptive_fields"] = [other.receptive_field(cfg.image_size) for other in extra]
         timings["patchdiff"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -139,8 +147,12 @@ class GRAD:
     def _save_generator(self, folder: Path) -> None:
         info = {k: v for k, v in self.info.items()
                 if k in ("patchdiff_loss", "patchdiff_restores", "receptive_field", "extra_receptive_fields", "timings_s")}
-        modelfile.save(folder / "generator", {"gradad_version": __version__, "key": generator_key(self.config),
-                                              "info": info}, self.patchdiff.state_dict(), self._bank_tensors())
+        # the other denoisers are kept too, so a later call that changes only how canvases are drawn redraws them
+        weights = self.patchdiff.state_dict() | {f"canvas_net{i}.{k}": v for i, (_, net) in enumerate(self._canvas_nets)
+                                                  for k, v in net.state_dict().items()}
+        meta = {"gradad_version": __version__, "key": generator_key(self.config), "info": info,
+                "canvas_nets": [bound for bound, _ in self._canvas_nets]}
+        modelfile.save(folder / "generator", meta, weights, self._bank_tensors())
 
     def _resume(self, folder: Path, x: torch.Tensor | None = None) -> bool:
         """Load PatchDiff and the bank from a checkpoint made with the same settings; False if there is none.
@@ -151,14 +163,28 @@ class GRAD:
             return False
         # the cache's settings read like a model file's: those it predates take the value it was made with
         made = GRADConfig.from_dict(meta.get("key") or {})
-        # a cache whose only difference is in the re-noising settings serves too: its copies are made again
-        copies_differ = generator_key(made) != generator_key(self.config)
-        if bank is None or generator_key(made, copies=False) != generator_key(self.config, copies=False) or (
-                copies_differ and x is None):
+        # a cache whose only difference is in the re-noising settings serves too: its copies are made again; and one
+        # whose only difference is in how canvases are drawn, when it kept all its denoisers: they draw them again
+        def differ(**kw) -> bool:
+            return generator_key(made, **kw) != generator_key(self.config, **kw)
+
+        copies_differ, canvases_differ = differ(canvases=False), differ(copies=False)
+        nets = meta.get("canvas_nets")
+        if bank is None or differ(copies=False, canvases=False) or (
+                (copies_differ or canvases_differ) and x is None) or (canvases_differ and nets is None):
             return False
         self.patchdiff = PatchDiff(self.config.patchdiff, self.device)
         self.patchdiff.load_state_dict(weights)
         self.bank = dataclasses.replace(PatternBank.from_tensors(bank), partials=None, partial_source=None)
+        self._canvas_nets = []
+        for i, bound in enumerate(nets or []):
+            net = PatchDiff(dataclasses.replace(self.config.patchdiff, receptive_field=bound), self.device).ema
+            prefix = f"canvas_net{i}."
+            net.load_state_dict({k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+            self._canvas_nets.append((bound, net))
+        if canvases_differ:
+            self.bank.canvases = self.draw_canvases(_generator(self.config.seed, "generation"))
+            self.info["canvases_redrawn"] = True
         if copies_differ:
             self.bank.renoised = self.renoise_copies(x)
             self.info["renoised_redrawn"] = True
@@ -173,11 +199,19 @@ class GRAD:
         final denoiser), and `renoise_per_image` lightly re-noised copies of each training image (noise levels
         cycle through `renoise_t` across images, so each copy costs a few denoising steps)."""
         gen = self.config.generation
-        size = self.config.image_size
         step = self._phase(progress, "generation")
-        levels = gen.renoise_t
-        total = gen.canvases + gen.renoise_per_image * len(levels)
-        nets = [*self.patchdiff.snapshots, self.patchdiff.ema]
+        total = gen.canvases + gen.renoise_per_image * len(gen.renoise_t)
+        canvases = self.draw_canvases(g, step and (lambda i: step(i, total, 0.0)))
+        copies = self.renoise_copies(x, step and (lambda i: step(gen.canvases + i, total, 0.0)))
+        bank = PatternBank(canvases, copies)
+        return self.add_partials(bank, x, g)
+
+    def draw_canvases(self, g: torch.Generator, step: Callable[[int], None] | None = None) -> torch.Tensor:
+        """`generation.canvases` full canvases, an even share from each of the other denoisers (_canvas_nets) then
+        the final one."""
+        gen = self.config.generation
+        size = self.config.image_size
+        nets = [*(net for _, net in self._canvas_nets), self.patchdiff.ema]
         canvases = []
         bounds = np.linspace(0, gen.canvases, len(nets) + 1).round().astype(int)
         for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
@@ -187,11 +221,8 @@ class GRAD:
                 for i in range(a, b, 4):
                     canvases.append(self.patchdiff.sample_canvas(min(4, b - i), size, g, net=net, margin=margin))
                     if step:
-                        step(min(i + 4, b), total, 0.0)
-        self.patchdiff.snapshots = []
-        copies = self.renoise_copies(x, step and (lambda i: step(gen.canvases + i, total, 0.0)))
-        bank = PatternBank(torch.cat(canvases), copies)
-        return self.add_partials(bank, x, g)
+                        step(min(i + 4, b))
+        return torch.cat(canvases)
 
     def renoise_copies(self, x: torch.Tensor, step: Callable[[int], None] | None = None) -> torch.Tensor:
         """(N, K, 3, S, S): `renoise_per_image` lightly re-noised copies of each training image, noise levels
@@ -339,13 +370,16 @@ class GRAD:
         return (lambda step, total, loss: progress(name, step, total, loss)) if progress else None
 
 
-def generator_key(c: GRADConfig, copies: bool = True) -> dict:
-    """The settings PatchDiff, the canvases and (with `copies`) the re-noised copies depend on. Partial samples
-    are redrawn on resume, so their settings are not part of it."""
-    skip = PARTIAL_KEYS + (() if copies else RENOISE_KEYS)
-    generation = {k: v for k, v in dataclasses.asdict(c.generation).items() if k not in skip}
-    return {"image_size": c.image_size, "seed": c.seed, "patchdiff": dataclasses.asdict(c.patchdiff),
-            "generation": generation}
+def generator_key(c: GRADConfig, copies: bool = True, canvases: bool = True) -> dict:
+    """The settings PatchDiff, (with `canvases`) the canvases and (with `copies`) the re-noised copies depend on.
+    Partial samples are redrawn on resume, so their settings are not part of it."""
+    skip = {"generation": PARTIAL_KEYS + (() if copies else RENOISE_KEYS)}
+    if not canvases:
+        for section, keys in CANVAS_KEYS:
+            skip[section] = skip.get(section, ()) + keys
+    return {"image_size": c.image_size, "seed": c.seed,
+            **{section: {k: v for k, v in dataclasses.asdict(getattr(c, section)).items() if k not in skip.get(section, ())}
+               for section in ("patchdiff", "generation")}}
 
 
 def fingerprint_draws(n: int) -> int:
