@@ -387,6 +387,21 @@ def sampling_ablation(rows: list[dict]) -> str:
                          ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
 
 
+# session 10: the number of canvases, and how far the same settings move with another draw of the bank (redraw_bank:
+# the denoisers a `c96` cache keeps draw again; draw 0 = the pipeline's own stream; extra72: scripts/extra_canvases.py)
+CANVAS_COUNT = {"24 (default, cached bank)": "grad-difference-offb", "24 (recheck, today's code)": "grad-difference-recheck-offb",
+                "24, same canvases in float32": "grad-difference-c96cache-c24-offb", "24, draw 1": "grad-difference-draw1-offb",
+                "24, draw 2": "grad-difference-draw2-offb", "24 + 72 from the final denoiser": "grad-difference-extra72-offb",
+                "96": "grad-difference-c96", "96, draw 1": "grad-difference-c96-draw1-offb",
+                "96, draw 2": "grad-difference-c96-draw2-offb", "mean/std": "meanstd", "cut-and-paste": "cutpaste-offb"}
+
+
+def canvas_count_ablation(rows: list[dict]) -> str:
+    """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
+    return variant_table(rows, CANVAS_COUNT, ("24 + 72 from the final denoiser", "96"),
+                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+
+
 def table(rows: list[dict]) -> str:
     if not rows:
         return "_no results yet_"
@@ -448,6 +463,9 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
             f"calibrated again (`--recalibrate`):\n\n{margin_offset_ablation(rows)}\n\n"
             f"Canvas sampling (session 9), image AUROC (fp as above; cut-and-paste with the border offset):\n\n"
             f"{sampling_ablation(rows)}\n\n"
+            f"Canvas count and bank draws (session 10), image AUROC (fp as above; `draw K` = the same PatchDiff's "
+            f"denoisers drawing the bank again with other noise, `scripts/redraw_bank.py`):\n\n"
+            f"{canvas_count_ablation(rows)}\n\n"
             f"Position-channel ablation on the default bank, image AUROC (fp = fingerprint check, target <= 0.65):\n\n"
             f"{position_ablation(rows)}\n\n"
             f"Detector training ablation on the default bank without position channels, image AUROC (* = today's "

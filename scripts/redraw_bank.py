@@ -1,0 +1,75 @@
+"""A detector trained on canvases drawn again from a cached generator's denoisers, without training PatchDiff.
+
+Generator caches written since session 10 keep every denoiser that drew canvases (the snapshots, the final one), so
+the same PatchDiff can draw another bank: other noise (`--draw K`, K > 0: the spread that comes from the draw alone)
+or another number of canvases (`--canvases`). `--draw 0` uses the pipeline's own random stream, the bank a fresh run
+with those settings draws. Detector, calibration, evaluation and the JSON written are those of
+scripts/bench_accuracy.py.
+
+    python scripts/redraw_bank.py --sets piped/PA_BRG03_TL --cache cache-c96 --canvases 24 --draw 1 --tag draw1-offb
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_accuracy import good_images, grad_result, load_set, save_result  # noqa: E402
+from mix_banks import OUT  # noqa: E402
+
+from gradad.config import profile  # noqa: E402
+from gradad.pipeline import GRAD  # noqa: E402
+from gradad.preprocess import to_tensor  # noqa: E402
+from gradad.workflow import read_images  # noqa: E402
+
+COMMAND = "python scripts/redraw_bank.py " + " ".join(sys.argv[1:])
+
+
+def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, overrides: dict) -> None:
+    folder = OUT / name.replace("/", "__") / f"seed{seed}"
+    target = folder / f"grad-difference-{tag}.json"
+    if target.exists():
+        return
+    data, groups = load_set(name, OUT)
+    cfg = profile("cpu").replace(seed=seed, **{"generation.canvases": canvases, **overrides})
+    train, val = read_images(data.train), read_images(data.val)
+    x = to_tensor(train, cfg.image_size)
+    model = GRAD(cfg)
+    if not model._resume(folder / cache, x) or not model._canvas_nets:
+        sys.exit(f"{folder / cache}: no cached generator with its denoisers for these settings")
+    t0 = time.perf_counter()
+    if draw:  # draw 0: the cached bank, or the one _resume drew again with the pipeline's stream
+        model.bank.canvases = model.draw_canvases(torch.Generator().manual_seed(seed * 1000 + 500 + draw))
+    model.info["timings_s"] = {"generation": time.perf_counter() - t0}
+    model.fit_detector(x, val)
+    bank_record = {"snapshots": list(cfg.generation.snapshots), "canvases": len(model.bank.canvases), "draw": draw,
+                   "cache": str((folder / cache).relative_to(OUT))}
+    result = grad_result(model, data, groups, val, good_images(data), seed, bank_record)
+    save_result(folder, result | {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
+                                  "overrides": {"generation.canvases": canvases, **overrides}}, COMMAND)
+    model.save(target.with_suffix(".model"), with_bank=False)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sets", nargs="+", required=True)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--tag", required=True)
+    p.add_argument("--cache", required=True, help="a generator cache with its denoisers, in each seed folder")
+    p.add_argument("--canvases", type=int, default=24)
+    p.add_argument("--draw", type=int, default=0, help="0 = the pipeline's own random stream; K > 0 another noise")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (JSON values)")
+    a = p.parse_args()
+    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
+    for name in a.sets:
+        for seed in a.seeds:
+            run(name, seed, a.tag, a.cache, a.canvases, a.draw, overrides)
+
+
+if __name__ == "__main__":
+    main()
