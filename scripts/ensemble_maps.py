@@ -32,11 +32,9 @@ def main() -> None:
         maps.append(np.stack([p.anomaly_map for p in preds]))
         r = metrics(data, groups, [float(m.max()) for m in maps[-1]], list(maps[-1]))
         print(f"{v}: image {r['image_auroc']:.3f} pixel {r['pixel_auroc']:.3f}", flush=True)
-    singles = []
     for k in range(1, len(maps) + 1):
         mean = np.mean(maps[:k], axis=0)
         r = metrics(data, groups, [float(m.max()) for m in mean], list(mean))
-        singles.append(r["image_auroc"])
         print(f"mean map of the first {k}: image {r['image_auroc']:.3f} pixel {r['pixel_auroc']:.3f}", flush=True)
 
 
