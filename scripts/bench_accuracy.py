@@ -338,7 +338,8 @@ def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str
     """Image AUROC per (set, seed) of the variants `columns` names (GRAD cells: "(fp ...)" with the `fingerprints`
     measures), one row per (set, seed) that has at least one of the `required` columns."""
     cells: dict[tuple[str, int], dict[str, str]] = {}
-    names = {v: k for k, v in columns.items()}
+    # a column may gather several variant names (the same measurement made by different scripts)
+    names = {v: k for k, vs in columns.items() for v in ((vs,) if isinstance(vs, str) else vs)}
     for r in rows:
         if r["variant"] in names:
             fp = "" if r.get("fingerprint_auroc") is None else " (fp " + "/".join(
@@ -399,6 +400,22 @@ CANVAS_COUNT = {"24 (default, cached bank)": "grad-difference-offb", "24 (rechec
 def canvas_count_ablation(rows: list[dict]) -> str:
     """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
     return variant_table(rows, CANVAS_COUNT, ("24 + 72 from the final denoiser", "96"),
+                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+
+
+# session 10: the canvas margin measured over several draws of the bank from one PatchDiff (redraw_bank.py)
+MARGIN_DRAWS = {"no margin, draw 0": ("grad-difference-offb", "grad-difference-c24-m0-draw0-offb"),
+                "no margin, draw 1": ("grad-difference-draw1-offb", "grad-difference-c24-m0-draw1-offb"),
+                "no margin, draw 2": ("grad-difference-draw2-offb", "grad-difference-c24-m0-draw2-offb"),
+                "margin 16, draw 0": "grad-difference-c24-m16-draw0-offb",
+                "margin 16, draw 1": "grad-difference-c24-m16-draw1-offb",
+                "margin 16, draw 2": "grad-difference-c24-m16-draw2-offb",
+                "mean/std": "meanstd", "cut-and-paste": "cutpaste-offb"}
+
+
+def margin_draws_ablation(rows: list[dict]) -> str:
+    """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
+    return variant_table(rows, MARGIN_DRAWS, ("margin 16, draw 0",),
                          ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
 
 
@@ -466,6 +483,9 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
             f"Canvas count and bank draws (session 10), image AUROC (fp as above; `draw K` = the same PatchDiff's "
             f"denoisers drawing the bank again with other noise, `scripts/redraw_bank.py`):\n\n"
             f"{canvas_count_ablation(rows)}\n\n"
+            f"Canvas margin over three draws of the bank (session 10), image AUROC (fp as above; draw 0 without margin = "
+            f"the cached default bank; `python scripts/redraw_bank.py --train --cache C --canvases 24 --draw K --set "
+            f"generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
             f"Position-channel ablation on the default bank, image AUROC (fp = fingerprint check, target <= 0.65):\n\n"
             f"{position_ablation(rows)}\n\n"
             f"Detector training ablation on the default bank without position channels, image AUROC (* = today's "

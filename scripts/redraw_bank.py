@@ -2,7 +2,8 @@
 
 Generator caches written since session 10 keep every denoiser that drew canvases (the snapshots, the final one), so
 the same PatchDiff can draw another bank: other noise (`--draw K`, K > 0: the spread that comes from the draw alone)
-or another number of canvases (`--canvases`). `--draw 0` uses the pipeline's own random stream, the bank a fresh run
+or another number of canvases (`--canvases`). `--train` trains the generator into the cache first when it is not there
+(with today's code, so it keeps its denoisers). `--draw 0` uses the pipeline's own random stream, the bank a fresh run
 with those settings draws. Detector, calibration, evaluation and the JSON written are those of
 scripts/bench_accuracy.py.
 
@@ -30,7 +31,8 @@ from gradad.workflow import read_images  # noqa: E402
 COMMAND = "python scripts/redraw_bank.py " + " ".join(sys.argv[1:])
 
 
-def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, overrides: dict) -> None:
+def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, overrides: dict,
+        train: bool = False) -> None:
     folder = OUT / name.replace("/", "__") / f"seed{seed}"
     target = folder / f"grad-difference-{tag}.json"
     if target.exists():
@@ -40,6 +42,13 @@ def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, ov
     train, val = read_images(data.train), read_images(data.val)
     x = to_tensor(train, cfg.image_size)
     model = GRAD(cfg)
+    if train and not (folder / cache / "generator").exists():
+        # the cache is made with the default canvas settings (those a draw may change are left out)
+        maker = GRAD(profile("cpu").replace(seed=seed, **{k: v for k, v in overrides.items() if not k.startswith(
+            ("generation.canvas", "patchdiff.sample_steps", "patchdiff.start"))}))
+        maker.fit_generator(x)
+        maker._save_generator(folder / cache)
+        print(f"{name} {seed}: generator trained into {folder / cache}", maker.info["timings_s"], flush=True)
     if not model._resume(folder / cache, x) or not model._canvas_nets:
         sys.exit(f"{folder / cache}: no cached generator with its denoisers for these settings")
     t0 = time.perf_counter()
@@ -63,12 +72,13 @@ def main() -> None:
     p.add_argument("--cache", required=True, help="a generator cache with its denoisers, in each seed folder")
     p.add_argument("--canvases", type=int, default=24)
     p.add_argument("--draw", type=int, default=0, help="0 = the pipeline's own random stream; K > 0 another noise")
+    p.add_argument("--train", action="store_true", help="train the generator into --cache first if it is not there")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (JSON values)")
     a = p.parse_args()
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
     for name in a.sets:
         for seed in a.seeds:
-            run(name, seed, a.tag, a.cache, a.canvases, a.draw, overrides)
+            run(name, seed, a.tag, a.cache, a.canvases, a.draw, overrides, a.train)
 
 
 if __name__ == "__main__":
