@@ -10,8 +10,6 @@ leans to the final denoiser (8 / 8 / 8 + extra), so it answers "more canvases" o
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -19,8 +17,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import good_images, grad_result, load_set, save_result  # noqa: E402
-from mix_banks import OUT, load_bank  # noqa: E402
+from bench_accuracy import load_set  # noqa: E402
+from mix_banks import OUT, bank_cli, fit_and_record, load_bank  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
 from gradad.detector.train import PatternBank  # noqa: E402
@@ -54,25 +52,15 @@ def run(name: str, seed: int, tag: str, extra: int, cache: str, overrides: dict)
     model.bank = PatternBank(canvases, bank["renoised"].float())
     model.info.update(meta["info"])
     model.info["timings_s"] = {"extra_generation": generation}
-    model.fit_detector(x, val)
     bank_record = {"snapshots": list(made.generation.snapshots), "canvases": len(canvases), "extra_final": extra,
                    "cached_from": str((folder / cache).relative_to(OUT))}
-    result = grad_result(model, data, groups, val, good_images(data), seed, bank_record)
-    save_result(folder, result | {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
-                                  "overrides": overrides}, COMMAND)
-    model.save(target.with_suffix(".model"), with_bank=False)
+    fit_and_record(model, x, val, data, groups, name, seed, target, bank_record, overrides, COMMAND)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sets", nargs="+", required=True)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
-    p.add_argument("--tag", required=True)
-    p.add_argument("--extra", type=int, default=72, help="canvases added, drawn by the cached final denoiser")
-    p.add_argument("--cache", default="generator", help="the cached generator's folder in each seed folder")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (JSON values)")
-    a = p.parse_args()
-    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
+    a, overrides = bank_cli(__doc__, (("--extra",), {"type": int, "default": 72,
+                                                      "help": "canvases added, drawn by the cached final denoiser"}),
+                            (("--cache",), {"default": "generator", "help": "the cached generator's folder in each seed folder"}))
     for name in a.sets:
         for seed in a.seeds:
             run(name, seed, a.tag, a.extra, a.cache, overrides)

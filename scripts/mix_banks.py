@@ -45,6 +45,31 @@ def load_bank(folder: Path) -> tuple[GRADConfig, dict, dict, dict, list[torch.Te
     return made, meta, weights, bank, [canvases[i * share:(i + 1) * share] for i in range(n)]
 
 
+def fit_and_record(model: GRAD, x: torch.Tensor, val: list, data, groups, name: str, seed: int, target: Path,
+                   bank_record: dict, overrides: dict, command: str) -> None:
+    """Train the detector on `model.bank`, calibrate, evaluate and write `target` (.json, .model) as
+    scripts/bench_accuracy.py records a variant; shared by the scripts that build a bank from a cache."""
+    model.fit_detector(x, val)
+    result = grad_result(model, data, groups, val, good_images(data), seed, bank_record)
+    save_result(target.parent, result | {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
+                                         "overrides": overrides}, command)
+    model.save(target.with_suffix(".model"), with_bank=False)
+
+
+def bank_cli(doc: str, *options: tuple[tuple, dict]) -> tuple[argparse.Namespace, dict]:
+    """The command line these scripts share (--sets, --seeds, --tag, --set) plus their own `options`
+    ((flags...), kwargs); returns the arguments and the parsed --set overrides."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--sets", nargs="+", required=True)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--tag", required=True)
+    for flags, kwargs in options:
+        p.add_argument(*flags, **kwargs)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (JSON values)")
+    a = p.parse_args()
+    return a, {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
+
+
 def mixed_canvases(default: list[torch.Tensor], margin: list[torch.Tensor], share: float,
                    snapshots: tuple[float, ...], default_snapshots: tuple[float, ...]) -> torch.Tensor:
     """Per denoiser of `snapshots` (and the final one): its first `share` from the margin bank, the rest from the
@@ -78,27 +103,19 @@ def run(name: str, seed: int, tag: str, share: float, margin_cache: str, overrid
     model.bank = PatternBank(canvases, bank["renoised"].float())
     model.info.update(meta["info"])
     model.info["timings_s"] = {}
-    model.fit_detector(x, val)
     bank_record = {"snapshots": list(cfg.generation.snapshots), "canvases": len(canvases),
                    "spliced_from": [str((folder / "generator").relative_to(OUT)), str((folder / margin_cache).relative_to(OUT))],
                    "margin_share": share, "same_patchdiff": same_patchdiff}
-    result = grad_result(model, data, groups, val, good_images(data), seed, bank_record)
-    save_result(folder, result | {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
-                                  "overrides": {"generation.canvas_margin": cfg.generation.canvas_margin,
-                                                "generation.canvas_margin_share": share, **overrides}}, COMMAND)
-    model.save(target.with_suffix(".model"), with_bank=False)
+    fit_and_record(model, x, val, data, groups, name, seed, target, bank_record,
+                   {"generation.canvas_margin": cfg.generation.canvas_margin,
+                    "generation.canvas_margin_share": share, **overrides}, COMMAND)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sets", nargs="+", required=True)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
-    p.add_argument("--tag", required=True)
-    p.add_argument("--share", type=float, default=0.5, help="fraction of each denoiser's canvases from the margin bank")
-    p.add_argument("--margin-cache", default="cache-cmargin16", help="the margin bank's cache folder in each seed folder")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="further config overrides (JSON values)")
-    a = p.parse_args()
-    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
+    a, overrides = bank_cli(__doc__, (("--share",), {"type": float, "default": 0.5,
+                                                      "help": "fraction of each denoiser's canvases from the margin bank"}),
+                            (("--margin-cache",), {"default": "cache-cmargin16",
+                                                   "help": "the margin bank's cache folder in each seed folder"}))
     for name in a.sets:
         for seed in a.seeds:
             run(name, seed, a.tag, a.share, a.margin_cache, overrides)

@@ -11,8 +11,6 @@ scripts/bench_accuracy.py.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,11 +18,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import good_images, grad_result, load_set, save_result  # noqa: E402
-from mix_banks import OUT  # noqa: E402
+from bench_accuracy import load_set  # noqa: E402
+from mix_banks import OUT, bank_cli, fit_and_record  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
-from gradad.pipeline import GRAD  # noqa: E402
+from gradad.pipeline import CANVAS_KEYS, GRAD  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
 from gradad.workflow import read_images  # noqa: E402
 
@@ -39,13 +37,13 @@ def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, ov
         return
     data, groups = load_set(name, OUT)
     cfg = profile("cpu").replace(seed=seed, **{"generation.canvases": canvases, **overrides})
-    train, val = read_images(data.train), read_images(data.val)
-    x = to_tensor(train, cfg.image_size)
+    x = to_tensor(read_images(data.train), cfg.image_size)
+    val = read_images(data.val)
     model = GRAD(cfg)
     if train and not (folder / cache / "generator").exists():
         # the cache is made with the default canvas settings (those a draw may change are left out)
-        maker = GRAD(profile("cpu").replace(seed=seed, **{k: v for k, v in overrides.items() if not k.startswith(
-            ("generation.canvas", "patchdiff.sample_steps", "patchdiff.start"))}))
+        drawing = {f"{section}.{k}" for section, keys in CANVAS_KEYS for k in keys}
+        maker = GRAD(profile("cpu").replace(seed=seed, **{k: v for k, v in overrides.items() if k not in drawing}))
         maker.fit_generator(x)
         maker._save_generator(folder / cache)
         print(f"{name} {seed}: generator trained into {folder / cache}", maker.info["timings_s"], flush=True)
@@ -55,27 +53,18 @@ def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, ov
     if draw:  # draw 0: the cached bank, or the one _resume drew again with the pipeline's stream
         model.bank.canvases = model.draw_canvases(torch.Generator().manual_seed(seed * 1000 + 500 + draw))
     model.info["timings_s"] = {"generation": time.perf_counter() - t0}
-    model.fit_detector(x, val)
     bank_record = {"snapshots": list(cfg.generation.snapshots), "canvases": len(model.bank.canvases), "draw": draw,
                    "cache": str((folder / cache).relative_to(OUT))}
-    result = grad_result(model, data, groups, val, good_images(data), seed, bank_record)
-    save_result(folder, result | {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
-                                  "overrides": {"generation.canvases": canvases, **overrides}}, COMMAND)
-    model.save(target.with_suffix(".model"), with_bank=False)
+    fit_and_record(model, x, val, data, groups, name, seed, target, bank_record,
+                   {"generation.canvases": canvases, **overrides}, COMMAND)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sets", nargs="+", required=True)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
-    p.add_argument("--tag", required=True)
-    p.add_argument("--cache", required=True, help="a generator cache with its denoisers, in each seed folder")
-    p.add_argument("--canvases", type=int, default=24)
-    p.add_argument("--draw", type=int, default=0, help="0 = the pipeline's own random stream; K > 0 another noise")
-    p.add_argument("--train", action="store_true", help="train the generator into --cache first if it is not there")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (JSON values)")
-    a = p.parse_args()
-    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
+    a, overrides = bank_cli(
+        __doc__, (("--cache",), {"required": True, "help": "a generator cache with its denoisers, in each seed folder"}),
+        (("--canvases",), {"type": int, "default": 24}),
+        (("--draw",), {"type": int, "default": 0, "help": "0 = the pipeline's own random stream; K > 0 another noise"}),
+        (("--train",), {"action": "store_true", "help": "train the generator into --cache first if it is not there"}))
     for name in a.sets:
         for seed in a.seeds:
             run(name, seed, a.tag, a.cache, a.canvases, a.draw, overrides, a.train)
