@@ -1,9 +1,10 @@
 """Accuracy benchmark: GRAD (cpu profile, reweighting variants) and baselines on the shared real data sets.
 
 Each (set, seed) trains PatchDiff and the pattern bank once, then one detector per reweighting method, all
-through the product's own code path (GRAD.fit_generator / fit_detector, evaluate_category). Results are
-cached as JSON under --out, so an interrupted run continues; the marked section of BENCHMARKS.md is then
-regenerated from every cached result. Never run by tests.
+through the product's own code path (GRAD.fit_generator / fit_detector, evaluate_category). Generators and models
+are cached under --out (runs/, not tracked); each result is a JSON record under --records (benchmarks/accuracy/,
+tracked, so the tables survive a fresh checkout), which also lets an interrupted run continue. The marked section
+of BENCHMARKS.md is then regenerated from every record. Never run by tests.
 
     python scripts/bench_accuracy.py --sets mvtec_ad/bottle magnetic_tile/tile --seeds 0 1
 """
@@ -37,6 +38,12 @@ START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
 COMMAND = "python scripts/bench_accuracy.py " + " ".join(sys.argv[1:])
 KEYS = ("image_auroc", "pixel_auroc", "au_pro", "image_f1_max", "auroc_logical", "auroc_structural")
 DEMO = "demo"  # the built-in synthetic set, written under --out; its defect types are grouped logical/structural
+RECORDS = REPO / "benchmarks" / "accuracy"  # tracked JSON records, one per (set, seed, variant); --records
+
+
+def record(folder: Path, variant: str) -> Path:
+    """The JSON record of `variant` for the (set, seed) whose run folder is `folder` (<out>/<set>/seed<k>)."""
+    return RECORDS / folder.parent.name / folder.name / f"{variant}.json"
 
 
 def load_set(name: str, out: Path):
@@ -66,13 +73,15 @@ def save_result(folder: Path, result: dict, command: str) -> None:
     """Write one variant's record (`result` names its set, seed and variant) as <variant>.json, stamped with the
     command, torch threads and date, and print it."""
     result |= {"command": command, "torch_threads": torch.get_num_threads(), "date": str(datetime.date.today())}
-    (folder / f"{result['variant']}.json").write_text(json.dumps(result, indent=1))
+    path = record(folder, result["variant"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
     print(result["set"], result["seed"], result["variant"],
           {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}, flush=True)
 
 
 def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict, tag: str = "",
-            save_models: bool = False, skip_snapshots: int = 0, tag_cutpaste: bool = False) -> None:
+            save_models: bool = False, skip_snapshots: int = 0, tag_cutpaste: bool = False, draws: int = 1) -> None:
     data, groups = load_set(name, out)
 
     cfg = profile("cpu").replace(seed=seed, **overrides)
@@ -85,12 +94,12 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         save_result(folder, result | {"set": name, "seed": seed, "variant": variant, "num_test": len(data.test),
                                       "overrides": overrides}, COMMAND)
 
-    if not (folder / "meanstd.json").exists():
+    if not record(folder, "meanstd").exists():
         ms = MeanStd(cfg.image_size).fit(train)
         save("meanstd", metrics(data, groups, *ms.predict(test_images)))
     # the baseline shares the detector's configuration: a detector-level change is measured on it too (--tag-cutpaste)
     cutpaste = "cutpaste" + (f"-{tag}" if tag and tag_cutpaste else "")
-    if not (folder / f"{cutpaste}.json").exists():
+    if not record(folder, cutpaste).exists():
         t0 = time.perf_counter()
         m = cutpaste_model(cfg, train, val)
         preds, _ = predict_samples(m, data.test)
@@ -99,10 +108,14 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         if save_models:
             m.save(folder / f"{cutpaste}.model", with_bank=False)
 
-    variant = {m: f"grad-{m}" + (f"-{tag}" if tag else "") for m in methods}
-    todo = [m for m in methods if not (folder / f"{variant[m]}.json").exists()]
+    # draw K > 0: the same PatchDiff's bank drawn again with other noise, a detector trained afresh on it
+    variant = {(m, k): f"grad-{m}" + (f"-{tag}" if tag else "") + (f"-draw{k}" if k else "")
+               for k in range(draws) for m in methods}
+    todo = [key for key, v in variant.items() if not record(folder, v).exists()]
     if not todo:
         return
+    if draws > 1 and skip_snapshots:
+        sys.exit("--draws draws whole banks again: it cannot be combined with --skip-snapshots")
     model = GRAD(cfg)
     x = to_tensor(train, cfg.image_size)
     # PatchDiff and the bank are cached per (set, seed) and reused while their settings are unchanged,
@@ -137,22 +150,31 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         bank["receptive_fields"] = [model.info["receptive_field"], *model.info["extra_receptive_fields"]]
     gen_times = dict(model.info["timings_s"])
     good = good_images(data, test_images)
-    for method in todo:
-        model.config = cfg.replace(**{"reweight.method": method})
-        model.info["timings_s"] = dict(gen_times)
-        model.fit_detector(x, val)
-        save(variant[method], grad_result(model, data, groups, val, good, seed, bank))
-        if save_models:
-            model.save(folder / f"{variant[method]}.model", with_bank=False)
+    for draw in sorted({k for _, k in todo}):
+        timings = dict(gen_times)
+        if draw:
+            if not model._canvas_nets:
+                sys.exit(f"{own}: this generator cache keeps no denoisers to draw its bank again (made before session "
+                         f"10); remove it to train a new one")
+            t0 = time.perf_counter()
+            model.bank.canvases = model.draw_canvases(draw_generator(seed, draw))
+            timings["generation"] = time.perf_counter() - t0
+        for method in [m for m, k in todo if k == draw]:
+            model.config = cfg.replace(**{"reweight.method": method})
+            model.info["timings_s"] = dict(timings)
+            model.fit_detector(x, val)
+            save(variant[method, draw], grad_result(model, data, groups, val, good, seed, bank | {"draw": draw}))
+            if save_models:
+                model.save(folder / f"{variant[method, draw]}.model", with_bank=False)
 
 
 def reevaluate(out: Path, sets: list[str]) -> None:
     """Evaluate every saved model (and mean/std) again with the current evaluation code, keeping everything else
     of its result: for a fix in evaluation or data loading (e.g. mask polarity) without retraining."""
-    for model_dir in sorted(out.glob("*/seed*/*.model")) + sorted(out.glob("*/seed*/meanstd.json")):
-        path = model_dir.with_suffix(".json")
+    for path in sorted(RECORDS.glob("*/seed*/*.json")):
+        model_dir = out / path.parent.parent.name / path.parent.name / f"{path.stem}.model"
         result = json.loads(path.read_text())
-        if result["set"] not in sets:
+        if result["set"] not in sets or not (path.stem == "meanstd" or model_dir.exists()):
             continue
         data, groups = load_set(result["set"], out)
         if path.stem == "meanstd":
@@ -178,8 +200,8 @@ def recalibrate(out: Path, sets: list[str], variants: list[str], tag: str, overr
     if not tag or not overrides or set(overrides) - set(CALIBRATION_KEYS):
         sys.exit(f"--recalibrate needs --tag and --set with calibration settings only: {', '.join(CALIBRATION_KEYS)}")
     for model_dir in sorted(p for v in variants for p in out.glob(f"*/seed*/{v}.model")):
-        source = json.loads(model_dir.with_suffix(".json").read_text())
-        target = model_dir.parent / f"{model_dir.stem}-{tag}.json"
+        source = json.loads(record(model_dir.parent, model_dir.stem).read_text())
+        target = record(model_dir.parent, f"{model_dir.stem}-{tag}")
         if source["set"] not in sets or target.exists():
             continue
         data, groups = load_set(source["set"], out)
@@ -195,7 +217,7 @@ def recalibrate(out: Path, sets: list[str], variants: list[str], tag: str, overr
             "inference_ms_per_image": ms} | fingerprints(model, val, good_images(data), source["seed"])
         target.write_text(json.dumps(result, indent=1))
         if save_models:
-            model.save(target.with_suffix(".model"), with_bank=False)
+            model.save(model_dir.parent / f"{target.stem}.model", with_bank=False)
         print(source["set"], source["seed"], target.stem, {k: round(v, 3) for k, v in result.items() if isinstance(v, float)},
               flush=True)
 
@@ -219,7 +241,7 @@ def fingerprints(model: GRAD, val: list, good: list, seed: int) -> dict:
 def refingerprint(out: Path, sets: list[str], variants: list[str]) -> None:
     """Add `fingerprints` to the results of the saved models of these GRAD variants and sets; trains nothing."""
     for model_dir in sorted(p for v in variants for p in out.glob(f"*/seed*/{v}.model")):
-        path = model_dir.with_suffix(".json")
+        path = record(model_dir.parent, model_dir.stem)
         result = json.loads(path.read_text())
         if result["set"] not in sets or "fingerprint_test_good" in result:
             continue
@@ -234,107 +256,59 @@ def fmt(v) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-# the default configuration's variant name: the session-6 default's saved models calibrated again with the border
-# offset (identical to training with it: calibration runs after the detector and changes nothing in it)
-DEFAULT = "grad-difference-offb"
+# the default configuration's variant names: a plain run of this script, and the same PatchDiff's bank drawn again
+# with other noise (--draws; draw K's canvases from the generator `draw_generator(seed, K)`)
+DEFAULT = "grad-difference"
+CUTPASTE = "cutpaste"  # the baseline: the same detector and calibration, trained on cut-and-paste negatives
 
 
-SUMMARY = (DEFAULT,)  # the summary's GRAD row per set: the first of these variants the set has (later ones marked *)
-CUTPASTE = "cutpaste-offb"  # the baseline as the summary compares it: the same detector, calibrated the same way
+def draw_generator(seed: int, draw: int) -> torch.Generator:
+    """The random stream of a bank's draw K > 0 (draw 0 is the pipeline's own); shared with scripts/redraw_bank.py."""
+    return torch.Generator().manual_seed(seed * 1000 + 500 + draw)
 
 
-def results(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(out.glob("*/seed*/*.json"))]
+def results() -> list[dict]:
+    """Every record under RECORDS."""
+    return [json.loads(p.read_text()) for p in sorted(RECORDS.glob("*/seed*/*.json"))]
+
+
+def default_rows(variants: dict[str, list[dict]]) -> list[dict]:
+    """The records of the default configuration in one set: every seed and every draw of its bank."""
+    return [r for v, rs in variants.items() if v == DEFAULT or v.removeprefix(f"{DEFAULT}-draw").isdigit() for r in rs]
 
 
 def summary(rows: list[dict]) -> str:
-    """One row per set: the default GRAD against both baselines (means over the seeds run), image AUROC first."""
+    """One row per set: the default GRAD against both baselines, image AUROC first; GRAD cells are the mean (and
+    the range) over every seed and draw of the bank run, so one lucky draw cannot stand for the set."""
     by: dict[str, dict[str, list[dict]]] = {}
     for r in rows:
         by.setdefault(r["set"], {}).setdefault(r["variant"], []).append(r)
-    lines = ["| set | seeds | GRAD image AUROC | mean/std | cut-and-paste | above both? | GRAD pixel AUROC | mean/std | "
-             "cut-and-paste | GRAD fingerprint (target <= 0.65): at training / validation re-checked / good test images |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | seeds | draws | GRAD image AUROC: mean (min-max) | mean/std | cut-and-paste | above both? | "
+             "GRAD pixel AUROC | mean/std | cut-and-paste | GRAD fingerprint (target <= 0.65): at training / "
+             "validation re-checked / good test images |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s, variants in sorted(by.items()):
-        default = next((v for v in SUMMARY if v in variants), None)
-        if default is None:
+        rs = default_rows(variants)
+        if not rs:
             continue
-        m = {v: {k: np.mean([r[k] for r in rs if r.get(k) is not None] or [np.nan]) for k in
-                 ("image_auroc", "pixel_auroc", "fingerprint_auroc", "fingerprint_val", "fingerprint_test_good")}
-             for v, rs in variants.items()}
-        # the cut-and-paste baseline with the default's calibration (border offset) where it was calibrated again
-        g, ms, cp = m[default], m.get("meanstd", {}), m.get(CUTPASTE, m.get("cutpaste", {}))
+        mean = lambda recs, k: np.mean([r[k] for r in recs if r.get(k) is not None] or [np.nan])
+        f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
+        ms, cp = variants.get("meanstd", []), variants.get(CUTPASTE, [])
         # compared as printed (3 decimals): a difference in the 4th decimal is no win
-        mine, base = round(g["image_auroc"], 3), [round(b.get("image_auroc", np.nan), 3) for b in (ms, cp)]
+        mine, base = round(mean(rs, "image_auroc"), 3), [round(mean(b, "image_auroc"), 3) for b in (ms, cp)]
         verdict = "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
-        f = lambda d, k: "–" if not d or np.isnan(d.get(k, np.nan)) else f"{d[k]:.3f}"
-        seeds = ",".join(str(r["seed"]) for r in variants[default])
-        mark = "" if default == DEFAULT else " *"  # not run with today's default: the variant before it
-        lines.append(f"| {s} | {seeds} | {f(g, 'image_auroc')}{mark} | {f(ms, 'image_auroc')} | {f(cp, 'image_auroc')} | {verdict} | "
-                     f"{f(g, 'pixel_auroc')} | {f(ms, 'pixel_auroc')} | {f(cp, 'pixel_auroc')} | "
-                     f"{f(g, 'fingerprint_auroc')} / {f(g, 'fingerprint_val')} / {f(g, 'fingerprint_test_good')} |")
+        auc = [r["image_auroc"] for r in rs]
+        spread = f" ({min(auc):.3f}-{max(auc):.3f})" if len(auc) > 1 else ""
+        seeds = ",".join(map(str, sorted({r["seed"] for r in rs})))
+        lines.append(f"| {s} | {seeds} | {len(rs)} | {f(mine)}{spread} | {f(mean(ms, 'image_auroc'))} | "
+                     f"{f(mean(cp, 'image_auroc'))} | {verdict} | {f(mean(rs, 'pixel_auroc'))} | "
+                     f"{f(mean(ms, 'pixel_auroc'))} | {f(mean(cp, 'pixel_auroc'))} | "
+                     + " / ".join(f(mean(rs, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+                     + " |")
     return "\n".join(lines)
-
-
-ABLATION = "-noema"  # the reweighting ablation ran with the earlier detector default (1500 steps, last weights)
-
-
-def reweighting_ablation(rows: list[dict]) -> str:
-    """Image AUROC (fingerprint) of each reweighting method on the default bank, per set where more than one ran."""
-    by: dict[str, dict[str, list[dict]]] = {}
-    for r in rows:
-        method = r["variant"].removeprefix("grad-").removesuffix(ABLATION)
-        if method in METHODS and r["variant"].endswith(ABLATION):
-            by.setdefault(r["set"], {}).setdefault(method, []).append(r)
-    lines = ["| set | " + " | ".join(f"{m} (seeds)" for m in METHODS) + " |", "|---|" + "---|" * len(METHODS)]
-    for s, methods in sorted(by.items()):
-        if len(methods) < 2:
-            continue
-        cells = []
-        for m in METHODS:
-            rs = methods.get(m, [])
-            if not rs:
-                cells.append("–")
-                continue
-            auc, fp = [r["image_auroc"] for r in rs], [r["fingerprint_auroc"] for r in rs]
-            spread = f" ± {np.std(auc):.3f}" if len(auc) > 1 else ""
-            cells.append(f"{np.mean(auc):.3f}{spread} (fp {np.mean(fp):.2f}; {','.join(str(r['seed']) for r in rs)})")
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-# the detector-training ablation (same bank): training length x kept weights (last, or their moving average)
-SCHEDULES = {"1500 steps, last weights": "grad-difference-noema", "1500 steps, EMA": "grad-difference-ema-steps1500",
-             "3000 steps, last weights": "grad-difference-noema-steps3000", "3000 steps, EMA": "grad-difference-ema-steps3000"}
-
-
-def schedule_ablation(rows: list[dict]) -> str:
-    """Image AUROC per (set, seed) of each detector schedule (all without position channels); * marks the one today's
-    default runs on that set (the `-nocoords` result was made as, and renamed from, one of these variants)."""
-    cells: dict[tuple[str, int], dict[str, str]] = {}
-    names = {v: k for k, v in SCHEDULES.items()} | {"grad-difference-ema": "1500 steps, EMA"}
-    for r in rows:
-        variant, star = r["variant"], ""
-        # the default's schedule, measured before position channels (-oldbank: bottle seed 0's earlier cached bank,
-        # the one this table's other bottle seed 0 variants were trained on)
-        if variant in ("grad-difference-nocoords", "grad-difference-oldbank"):
-            variant, star = next((v for v in reversed(r.get("renamed_from") or []) if v in names), None), " *"
-        if variant in names:
-            cells.setdefault((r["set"], r["seed"]), {})[names[variant]] = f"{r['image_auroc']:.3f}{star}"
-    lines = ["| set | seed | " + " | ".join(SCHEDULES) + " |", "|---|---|" + "---|" * len(SCHEDULES)]
-    for (s, seed), c in sorted(cells.items()):
-        if len(c) > 1:
-            lines.append(f"| {s} | {seed} | " + " | ".join(c.get(k, "–") for k in SCHEDULES) + " |")
-    return "\n".join(lines)
-
-
-# the position-channel ablation (same bank): today's default against the same without the two coordinate inputs
-POSITION = {"GRAD, no position": "grad-difference-nocoords", "GRAD, position (default, no offset)": "grad-difference",
-            "cut-and-paste, no position": "cutpaste-nocoords", "cut-and-paste, position": "cutpaste", "mean/std": "meanstd"}
 
 
 def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str, ...],
-                  fingerprints: tuple[str, ...] = ("fingerprint_auroc",)) -> str:
+                  fingerprints: tuple[str, ...] = ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good")) -> str:
     """Image AUROC per (set, seed) of the variants `columns` names (GRAD cells: "(fp ...)" with the `fingerprints`
     measures), one row per (set, seed) that has at least one of the `required` columns."""
     cells: dict[tuple[str, int], dict[str, str]] = {}
@@ -352,71 +326,14 @@ def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str
     return "\n".join(lines)
 
 
-def position_ablation(rows: list[dict]) -> str:
-    """Image AUROC (GRAD: fingerprint) per (set, seed) with and without the detector's position channels."""
-    return variant_table(rows, POSITION, ("GRAD, no position",))
-
-
-# session 7: the calibration's map offset and canvases drawn inside a margin, against the previous default (same bank
-# per column pair: the offset columns are the saved models of the column before them, calibrated again)
-MARGIN_OFFSET = {"previous default": "grad-difference", "+ border offset": "grad-difference-offb",
-                 "+ pixel offset": "grad-difference-offp", "canvas margin 16": "grad-difference-cmargin16",
-                 "canvas margin 16 + border offset": "grad-difference-cmargin16-offb",
-                 "canvas margin 16 + re-noise margin 4": "grad-difference-cmargin16-rm4",
-                 # session 8: the default retrained by today's code, whose PatchDiff restores a collapse (tile only)
-                 "+ border offset, retrained (collapse guard)": "grad-difference-guard-offb",
-                 "mean/std": "meanstd", "cut-and-paste": "cutpaste", "cut-and-paste + border offset": "cutpaste-offb"}
-
-
-def margin_offset_ablation(rows: list[dict]) -> str:
-    """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
-    return variant_table(rows, MARGIN_OFFSET, ("+ border offset", "canvas margin 16"),
-                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
-
-
-# session 9: how canvases are drawn, against the default (x0mean: a new PatchDiff per set, trained from scratch;
-# cmix: the default bank and the canvas-margin bank spliced by scripts/mix_banks.py, no PatchDiff trained)
-SAMPLING = {"default": "grad-difference-offb", "first step from the mean colour": "grad-difference-x0mean",
-            "half the canvases inside margin 16": "grad-difference-cmix-offb",
-            "all canvases inside margin 16": "grad-difference-cmargin16-offb",
-            "mean/std": "meanstd", "cut-and-paste": "cutpaste-offb"}
-
-
-def sampling_ablation(rows: list[dict]) -> str:
-    """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
-    return variant_table(rows, SAMPLING, ("first step from the mean colour", "half the canvases inside margin 16"),
-                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
-
-
-# session 10: the number of canvases, and how far the same settings move with another draw of the bank (redraw_bank:
-# the denoisers a `c96` cache keeps draw again; draw 0 = the pipeline's own stream; extra72: scripts/extra_canvases.py)
-CANVAS_COUNT = {"24 (default, cached bank)": "grad-difference-offb", "24 (recheck, today's code)": "grad-difference-recheck-offb",
-                "24, same canvases in float32": "grad-difference-c96cache-c24-offb", "24, draw 1": "grad-difference-draw1-offb",
-                "24, draw 2": "grad-difference-draw2-offb", "24 + 72 from the final denoiser": "grad-difference-extra72-offb",
-                "96": "grad-difference-c96", "96, draw 1": "grad-difference-c96-draw1-offb",
-                "96, draw 2": "grad-difference-c96-draw2-offb", "mean/std": "meanstd", "cut-and-paste": "cutpaste-offb"}
-
-
-def canvas_count_ablation(rows: list[dict]) -> str:
-    """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
-    return variant_table(rows, CANVAS_COUNT, ("24 + 72 from the final denoiser", "96"),
-                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
-
-
-# session 10: the canvas margin measured over several draws of the bank from one PatchDiff (redraw_bank.py)
-MARGIN_DRAWS = {"no margin, draw 0": ("grad-difference-offb", "grad-difference-c24-m0-draw0-offb"),
-                "no margin, draw 1": ("grad-difference-draw1-offb", "grad-difference-c24-m0-draw1-offb"),
-                "no margin, draw 2": ("grad-difference-draw2-offb", "grad-difference-c24-m0-draw2-offb"),
-                "margin 16, draw 0": "grad-difference-c24-m16-draw0-offb",
-                "margin 16, draw 1": "grad-difference-c24-m16-draw1-offb",
-                "margin 16, draw 2": "grad-difference-c24-m16-draw2-offb",
-                "mean/std": "meanstd", "cut-and-paste": "cutpaste-offb"}
+# the canvas margin measured over several draws of the bank from one PatchDiff (scripts/redraw_bank.py); sessions 10-11
+MARGIN_DRAWS = {f"{label}, draw {k}": f"grad-difference-c24-m{m}-draw{k}-offb"
+                for label, m in (("no margin", 0), ("margin 16", 16)) for k in range(3)}
 
 
 def margin_draws_ablation(rows: list[dict]) -> str:
     """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
-    return variant_table(rows, MARGIN_DRAWS, ("margin 16, draw 0",),
-                         ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+    return variant_table(rows, MARGIN_DRAWS, tuple(MARGIN_DRAWS))
 
 
 def table(rows: list[dict]) -> str:
@@ -448,51 +365,31 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(out: Path, md: Path, command: str) -> None:
+def write_markdown(md: Path, command: str) -> None:
+    """Regenerate the marked accuracy section of `md` from every record under RECORDS."""
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-    rows = results(out)
+    rows = results()
     commands = sorted({r.get("command", "?") for r in rows})
     threads = sorted({str(r.get("torch_threads", "?")) for r in rows})
-    body = (f"{START}\n_Table regenerated by `{command}` on {datetime.date.today()} from the cached results of: "
-            + "; ".join(f"`{c}`" for c in commands) + f" (torch threads per process: {', '.join(threads)}); "
-            "do not edit by hand._\n\n"
+    dates = sorted({r.get("date", "?") for r in rows})
+    body = (f"{START}\n_Table regenerated by `{command}` on {datetime.date.today()} from the records in "
+            f"`{RECORDS.relative_to(REPO) if RECORDS.is_relative_to(REPO) else RECORDS}` (runs of "
+            f"{', '.join(dates) or '–'}), made by: " + "; ".join(f"`{c}`" for c in commands)
+            + f" (torch threads per process: {', '.join(threads)}); do not edit by hand._\n\n"
             f"- Machine: {cpu}; data: ../shared/data "
             f"(downsampled copies, see its README); profile `cpu` (128 px) with the overrides in the command.\n"
-            f"- GRAD variants share PatchDiff and the pattern bank per (set, seed); meanstd and cutpaste are baselines "
-            f"(cutpaste = a hand-made anomaly simulation, never part of gradad's default, trained with the default "
-            f"detector settings; `cutpaste{ABLATION}` = the same with the earlier detector default).\n"
-            f"- `{DEFAULT}` is the default configuration: `grad-difference` (the default until session 7) with the "
-            f"calibration's border offset, its saved models calibrated again (`--recalibrate grad-difference --tag offb "
-            f"--set 'detector.offset=\"border\"'`). `grad-difference` (bank: canvases of the 25 %/50 % PatchDiff snapshots and the "
-            f"final denoiser; detector: two position channels as extra input, moving average of its weights, 3000 steps "
-            f"or 300 passes over the training images, at least 1500); `-nocoords` = the same without position channels "
-            f"(the default until 2026-11-30, session 5; `cutpaste-nocoords` likewise); `{ABLATION}` variants used the earlier detector default (1500 steps, last "
-            f"weights) on the same bank, as did every older variant; `-10snap` variants used the earlier default bank "
-            f"with a 10 % snapshot; other suffixes are the ablations named in the text.\n"
+            f"- `{DEFAULT}` is the default configuration; `{DEFAULT}-drawK` the same PatchDiff's bank drawn again with "
+            f"other noise (`--draws`), whose detector is trained afresh. GRAD variants share PatchDiff per (set, seed). "
+            f"`meanstd` and `{CUTPASTE}` are baselines (cut-and-paste = a hand-made anomaly simulation, never part of "
+            f"gradad's default, trained with the default detector settings).\n"
             f"- ms / image: `GRAD.predict` over the test set (batch 16) timed inside the benchmark, on the threads listed "
             f"above while other benchmark jobs shared the machine; the speed section has the quiet figures.\n\n"
-            f"Summary, default configuration, one row per set:\n\n{summary(rows)}\n\n"
-            f"Reweighting ablation on the default bank with the earlier detector default (`{ABLATION}`: 1500 steps, "
-            f"last weights), image AUROC (fp = fingerprint check; seeds):\n\n"
-            f"{reweighting_ablation(rows)}\n\n"
-            f"Map offset and canvas margin (session 7), image AUROC (fp = fingerprint check at training / validation "
-            f"re-checked / good test images, target <= 0.65); offset columns = the saved models of the column before, "
-            f"calibrated again (`--recalibrate`):\n\n{margin_offset_ablation(rows)}\n\n"
-            f"Canvas sampling (session 9), image AUROC (fp as above; cut-and-paste with the border offset):\n\n"
-            f"{sampling_ablation(rows)}\n\n"
-            f"Canvas count and bank draws (session 10), image AUROC (fp as above; `draw K` = the same PatchDiff's "
-            f"denoisers drawing the bank again with other noise, `scripts/redraw_bank.py`):\n\n"
-            f"{canvas_count_ablation(rows)}\n\n"
-            f"Canvas margin over three draws of the bank (session 10), image AUROC (fp as above; draw 0 without margin = "
-            f"the cached default bank; `python scripts/redraw_bank.py --train --cache C --canvases 24 --draw K --set "
-            f"generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
-            f"Position-channel ablation on the default bank, image AUROC (fp = fingerprint check, target <= 0.65):\n\n"
-            f"{position_ablation(rows)}\n\n"
-            f"Detector training ablation on the default bank without position channels, image AUROC (* = today's "
-            f"schedule on that set: 300 passes "
-            f"over the training images, within 1500-3000 steps, so 1500 on the 28-image PIPED sets and 3000 on the "
-            f"others):\n\n{schedule_ablation(rows)}\n\nAll variants:\n\n"
-            f"{table(rows)}\n{END}")
+            f"Summary, default configuration, one row per set (draws = detectors behind the GRAD figures: seeds x "
+            f"draws of the bank):\n\n{summary(rows)}\n\n"
+            f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
+            f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
+            f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
+            f"All variants:\n\n{table(rows)}\n{END}")
     text = md.read_text() if md.exists() else "# Benchmarks\n"
     if START in text:
         text = text[:text.index(START)] + body + text[text.index(END) + len(END):]
@@ -502,12 +399,16 @@ def write_markdown(out: Path, md: Path, command: str) -> None:
 
 
 def main() -> None:
+    global RECORDS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sets", nargs="+", default=["mvtec_ad/bottle"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS, help="reweighting methods (none: baselines only)")
     p.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides KEY=VALUE")
-    p.add_argument("--out", type=Path, default=REPO / "runs" / "bench_accuracy")
+    p.add_argument("--out", type=Path, default=REPO / "runs" / "bench_accuracy", help="generators and models")
+    p.add_argument("--records", type=Path, default=RECORDS, help="the JSON records the tables are made from")
+    p.add_argument("--draws", type=int, default=1,
+                   help="detectors per (set, seed, method), each on another draw of the bank from the same PatchDiff")
     p.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--tag", default="", help="suffix of the variant name, for detector-level ablations")
@@ -524,6 +425,7 @@ def main() -> None:
                    help="measure the fingerprint check of these saved GRAD variants again (validation with today's "
                         "rule, good test images; default: the default variant); trains nothing")
     a = p.parse_args()
+    RECORDS = a.records.resolve()
     overrides = {k: json.loads(v) for k, v in (o.split("=", 1) for o in a.overrides)}
     if a.reevaluate:
         reevaluate(a.out, a.sets)
@@ -535,8 +437,8 @@ def main() -> None:
         for name in a.sets:
             for seed in a.seeds:
                 run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models, a.skip_snapshots,
-                        a.tag_cutpaste)
-    write_markdown(a.out, a.markdown, COMMAND)
+                        a.tag_cutpaste, a.draws)
+    write_markdown(a.markdown, COMMAND)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from gradad.workflow import read_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import quantize_int8  # noqa: E402
+from bench_accuracy import record  # noqa: E402
 from benchlib import machine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ def onnx_paths(model: GRAD, calibration: np.ndarray, folder: Path):
 
 
 def compare(model_dir: Path, threads: int) -> dict:
-    result = json.loads(model_dir.with_suffix(".json").read_text())
+    result = json.loads(record(model_dir.parent, model_dir.stem).read_text())
     name = result["set"]
     if name == "demo":
         from gradad.data.demo import DEFECT_GROUPS, write_demo

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import load_set  # noqa: E402
+from bench_accuracy import load_set, record  # noqa: E402
 from mix_banks import OUT, bank_cli, fit_and_record, load_bank  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
@@ -32,8 +32,8 @@ COMMAND = "python scripts/extra_canvases.py " + " ".join(sys.argv[1:])
 
 def run(name: str, seed: int, tag: str, extra: int, cache: str, overrides: dict) -> None:
     folder = OUT / name.replace("/", "__") / f"seed{seed}"
-    target = folder / f"grad-difference-{tag}.json"
-    if target.exists():
+    target = folder / f"grad-difference-{tag}.model"
+    if record(folder, target.stem).exists():
         return
     made, meta, weights, bank, blocks = load_bank(folder / cache)
     data, groups = load_set(name, OUT)

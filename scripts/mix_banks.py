@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import good_images, grad_result, load_set, save_result  # noqa: E402
+from bench_accuracy import good_images, grad_result, load_set, record, save_result  # noqa: E402
 
 from gradad import modelfile  # noqa: E402
 from gradad.config import GRADConfig, profile  # noqa: E402
@@ -47,13 +47,14 @@ def load_bank(folder: Path) -> tuple[GRADConfig, dict, dict, dict, list[torch.Te
 
 def fit_and_record(model: GRAD, x: torch.Tensor, val: list, data, groups, name: str, seed: int, target: Path,
                    bank_record: dict, overrides: dict, command: str) -> None:
-    """Train the detector on `model.bank`, calibrate, evaluate and write `target` (.json, .model) as
-    scripts/bench_accuracy.py records a variant; shared by the scripts that build a bank from a cache."""
+    """Train the detector on `model.bank`, calibrate, evaluate, save the model as `target` (<variant>.model in the
+    run folder) and its record as scripts/bench_accuracy.py records a variant; shared by the scripts that build a
+    bank from a cache."""
     model.fit_detector(x, val)
     result = grad_result(model, data, groups, val, good_images(data), seed, bank_record)
     save_result(target.parent, result | {"set": name, "seed": seed, "variant": target.stem, "num_test": len(data.test),
                                          "overrides": overrides}, command)
-    model.save(target.with_suffix(".model"), with_bank=False)
+    model.save(target, with_bank=False)
 
 
 def bank_cli(doc: str, *options: tuple[tuple, dict]) -> tuple[argparse.Namespace, dict]:
@@ -85,8 +86,8 @@ def mixed_canvases(default: list[torch.Tensor], margin: list[torch.Tensor], shar
 
 def run(name: str, seed: int, tag: str, share: float, margin_cache: str, overrides: dict) -> None:
     folder = OUT / name.replace("/", "__") / f"seed{seed}"
-    target = folder / f"grad-difference-{tag}.json"
-    if target.exists():
+    target = folder / f"grad-difference-{tag}.model"
+    if record(folder, target.stem).exists():
         return
     made, meta, weights, bank, default = load_bank(folder)
     made_m, _, weights_m, _, margin = load_bank(folder / margin_cache)

@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import load_set  # noqa: E402
+from bench_accuracy import draw_generator, load_set, record  # noqa: E402
 from mix_banks import OUT, bank_cli, fit_and_record  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
@@ -32,8 +31,8 @@ COMMAND = "python scripts/redraw_bank.py " + " ".join(sys.argv[1:])
 def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, overrides: dict,
         train: bool = False) -> None:
     folder = OUT / name.replace("/", "__") / f"seed{seed}"
-    target = folder / f"grad-difference-{tag}.json"
-    if target.exists():
+    target = folder / f"grad-difference-{tag}.model"
+    if record(folder, target.stem).exists():
         return
     data, groups = load_set(name, OUT)
     cfg = profile("cpu").replace(seed=seed, **{"generation.canvases": canvases, **overrides})
@@ -51,7 +50,7 @@ def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, ov
         sys.exit(f"{folder / cache}: no cached generator with its denoisers for these settings")
     t0 = time.perf_counter()
     if draw:  # draw 0: the cached bank, or the one _resume drew again with the pipeline's stream
-        model.bank.canvases = model.draw_canvases(torch.Generator().manual_seed(seed * 1000 + 500 + draw))
+        model.bank.canvases = model.draw_canvases(draw_generator(seed, draw))
     model.info["timings_s"] = {"generation": time.perf_counter() - t0}
     bank_record = {"snapshots": list(cfg.generation.snapshots), "canvases": len(model.bank.canvases), "draw": draw,
                    "cache": str((folder / cache).relative_to(OUT))}
