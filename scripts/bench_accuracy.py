@@ -351,7 +351,7 @@ def table(rows: list[dict]) -> str:
                 return "–"
             return f"{np.mean(vals):.{digits}f}" + (f" ± {np.std(vals):.{digits}f}" if len(vals) > 1 else "")
         t = rs[0].get("timings_s") or {}
-        times = " / ".join(f"{t[k] / 60:.1f}" for k in ("patchdiff", "generation", "detector") if k in t) or "–"
+        times = " / ".join(f"{t[k] / 60:.1f}" if k in t else "–" for k in ("patchdiff", "generation", "detector"))
         lines.append(f"| {s} | {v} | {','.join(str(r['seed']) for r in rs)} | {agg('image_auroc')} | "
                      f"{agg('pixel_auroc')} | {agg('au_pro')} | {agg('image_f1_max')} | "
                      f"{agg('auroc_logical')} / {agg('auroc_structural')} | {agg('fingerprint_auroc')} | {times} | "
