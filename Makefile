@@ -35,9 +35,11 @@ bench-speed: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 # hours on 2 cores; records in benchmarks/accuracy (tracked), generators and models in runs/bench_accuracy, so an
-# interrupted run continues; 3 draws of the bank per set (one PatchDiff, three detectors): one draw can be luck
+# interrupted run continues. The default on 3 draws of the bank per set (one PatchDiff, three detectors: one draw can
+# be luck), then the other reweighting methods on the first draw (the ablation)
 bench-accuracy: $(STAMP)
-	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --draws 3 --save-models
+	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --draws 3 --methods difference --save-models
+	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --methods uniform belief --save-models
 
 bench-parity: $(STAMP)
 	$(BIN)/python scripts/bench_parity.py

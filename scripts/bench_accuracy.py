@@ -326,6 +326,11 @@ def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str
     return "\n".join(lines)
 
 
+# the reweighting ablation: each method's detector on the default configuration's first bank (the same PatchDiff)
+REWEIGHTING = {"uniform": "grad-uniform", "difference (default)": DEFAULT, "belief": "grad-belief",
+               "mean/std": "meanstd", "cut-and-paste": CUTPASTE}
+
+
 # the canvas margin measured over several draws of the bank from one PatchDiff (scripts/redraw_bank.py); sessions 10-11
 MARGIN_DRAWS = {f"{label}, draw {k}": f"grad-difference-c24-m{m}-draw{k}-offb"
                 for label, m in (("no margin", 0), ("margin 16", 16)) for k in range(3)}
@@ -386,6 +391,9 @@ def write_markdown(md: Path, command: str) -> None:
             f"above while other benchmark jobs shared the machine; the speed section has the quiet figures.\n\n"
             f"Summary, default configuration, one row per set (draws = detectors behind the GRAD figures: seeds x "
             f"draws of the bank):\n\n{summary(rows)}\n\n"
+            f"Reweighting ablation on the default configuration's first bank (draw 0), image AUROC (fp = fingerprint "
+            f"check at training / validation re-checked / good test images, target <= 0.65):\n\n"
+            f"{variant_table(rows, REWEIGHTING, ('uniform', 'belief'))}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
