@@ -332,13 +332,15 @@ REWEIGHTING = {"uniform": "grad-uniform", "difference (default)": DEFAULT, "beli
 
 
 # the canvas margin measured over several draws of the bank from one PatchDiff (scripts/redraw_bank.py); sessions 10-11
-MARGIN_DRAWS = {f"{label}, draw {k}": f"grad-difference-c24-m{m}-draw{k}-offb"
+# (margin 16 is the default since session 11: the default's own draws fill those columns where redraw_bank drew none)
+MARGIN_DRAWS = {f"{label}, draw {k}": (f"grad-difference-c24-m{m}-draw{k}-offb",) + (
+                    (DEFAULT + (f"-draw{k}" if k else ""),) if m else ())
                 for label, m in (("no margin", 0), ("margin 16", 16)) for k in range(3)}
 
 
 def margin_draws_ablation(rows: list[dict]) -> str:
     """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
-    return variant_table(rows, MARGIN_DRAWS, tuple(MARGIN_DRAWS))
+    return variant_table(rows, MARGIN_DRAWS, tuple(k for k in MARGIN_DRAWS if k.startswith("no margin")))
 
 
 def table(rows: list[dict]) -> str:
