@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import load_set, record  # noqa: E402
-from mix_banks import OUT, bank_cli, fit_and_record, load_bank  # noqa: E402
+from bench_accuracy import load_set  # noqa: E402
+from mix_banks import OUT, bank_cli, fit_and_record, load_bank, pending  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
 from gradad.detector.train import PatternBank  # noqa: E402
@@ -31,10 +31,9 @@ COMMAND = "python scripts/extra_canvases.py " + " ".join(sys.argv[1:])
 
 
 def run(name: str, seed: int, tag: str, extra: int, cache: str, overrides: dict) -> None:
-    folder = OUT / name.replace("/", "__") / f"seed{seed}"
-    target = folder / f"grad-difference-{tag}.model"
-    if record(folder, target.stem).exists():
+    if not (todo := pending(name, seed, tag)):
         return
+    folder, target = todo
     made, meta, weights, bank, blocks = load_bank(folder / cache)
     data, groups = load_set(name, OUT)
     cfg = profile("cpu").replace(seed=seed, **overrides)

@@ -45,6 +45,14 @@ def load_bank(folder: Path) -> tuple[GRADConfig, dict, dict, dict, list[torch.Te
     return made, meta, weights, bank, [canvases[i * share:(i + 1) * share] for i in range(n)]
 
 
+def pending(name: str, seed: int, tag: str) -> tuple[Path, Path] | None:
+    """The run folder of (set, seed) and the model path of variant grad-difference-<tag> in it, or None when that
+    variant is already recorded (an interrupted run continues)."""
+    folder = OUT / name.replace("/", "__") / f"seed{seed}"
+    target = folder / f"grad-difference-{tag}.model"
+    return None if record(folder, target.stem).exists() else (folder, target)
+
+
 def fit_and_record(model: GRAD, x: torch.Tensor, val: list, data, groups, name: str, seed: int, target: Path,
                    bank_record: dict, overrides: dict, command: str) -> None:
     """Train the detector on `model.bank`, calibrate, evaluate, save the model as `target` (<variant>.model in the
@@ -85,10 +93,9 @@ def mixed_canvases(default: list[torch.Tensor], margin: list[torch.Tensor], shar
 
 
 def run(name: str, seed: int, tag: str, share: float, margin_cache: str, overrides: dict) -> None:
-    folder = OUT / name.replace("/", "__") / f"seed{seed}"
-    target = folder / f"grad-difference-{tag}.model"
-    if record(folder, target.stem).exists():
+    if not (todo := pending(name, seed, tag)):
         return
+    folder, target = todo
     made, meta, weights, bank, default = load_bank(folder)
     made_m, _, weights_m, _, margin = load_bank(folder / margin_cache)
     same_patchdiff = all(torch.equal(weights[k], weights_m[k]) for k in weights)

@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import draw_generator, load_set, record  # noqa: E402
-from mix_banks import OUT, bank_cli, fit_and_record  # noqa: E402
+from bench_accuracy import draw_generator, load_set  # noqa: E402
+from mix_banks import OUT, bank_cli, fit_and_record, pending  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
 from gradad.pipeline import CANVAS_KEYS, GRAD  # noqa: E402
@@ -30,10 +29,9 @@ COMMAND = "python scripts/redraw_bank.py " + " ".join(sys.argv[1:])
 
 def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, overrides: dict,
         train: bool = False) -> None:
-    folder = OUT / name.replace("/", "__") / f"seed{seed}"
-    target = folder / f"grad-difference-{tag}.model"
-    if record(folder, target.stem).exists():
+    if not (todo := pending(name, seed, tag)):
         return
+    folder, target = todo
     data, groups = load_set(name, OUT)
     cfg = profile("cpu").replace(seed=seed, **{"generation.canvases": canvases, **overrides})
     x = to_tensor(read_images(data.train), cfg.image_size)
