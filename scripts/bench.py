@@ -103,7 +103,7 @@ def build_model(args: argparse.Namespace, size: int):
     import torch
 
     from gradad.config import profile
-    from gradad.detector.network import Detector
+    from gradad.detector.network import build
     from gradad.pipeline import GRAD
     from gradad.workflow import load_model
 
@@ -114,7 +114,7 @@ def build_model(args: argparse.Namespace, size: int):
         return model
     torch.manual_seed(0)
     model = GRAD(profile("cpu").replace(image_size=size), device="cpu")
-    model.detector = Detector.from_config(model.config.detector).eval()
+    model.detector = build(model.config.detector, model.config.generation.banks).eval()
     return model
 
 

@@ -26,8 +26,9 @@ from baselines import MeanStd, cutpaste_model  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
 from gradad.data import load_category  # noqa: E402
+from gradad.detector.network import Ensemble  # noqa: E402
 from gradad.evaluation import evaluate_category  # noqa: E402
-from gradad.pipeline import GRAD  # noqa: E402
+from gradad.pipeline import GRAD, bank_generator  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
 from gradad.reweighting import METHODS  # noqa: E402
 from gradad.workflow import predict_samples, read_images  # noqa: E402
@@ -157,7 +158,7 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
                 sys.exit(f"{own}: this generator cache keeps no denoisers to draw its bank again (made before session "
                          f"10); remove it to train a new one")
             t0 = time.perf_counter()
-            model.bank.canvases = model.draw_canvases(draw_generator(seed, draw))
+            model.bank.canvases = model.draw_canvases(draw_streams(seed, draw, cfg.generation.banks))
             timings["generation"] = time.perf_counter() - t0
         for method in [m for m, k in todo if k == draw]:
             model.config = cfg.replace(**{"reweight.method": method})
@@ -222,6 +223,44 @@ def recalibrate(out: Path, sets: list[str], variants: list[str], tag: str, overr
               flush=True)
 
 
+def assemble(out: Path, sets: list[str], seeds: list[int], banks: int, draws: int, save_models: bool) -> None:
+    """Record draw D of the default with `generation.banks=B` (B = `banks`, the default's own count; another count is
+    recorded as `grad-difference-banks<B>`) from the saved single detectors of draws D*B ... D*B + B - 1 (SINGLE):
+    averaged as such a model averages its members (gradad.detector.network.Ensemble), then calibrated and evaluated as
+    a trained model is. The members are those the run would train: the same initial weights and batches, the canvases
+    of its banks (draw_streams), except that a single draw 0 trained on a cached float16 bank differs from a fresh
+    run's float32 one by that rounding. Phase timings: the members' generation and detector times added up. Trains
+    nothing."""
+    name_of = DEFAULT if banks == profile("cpu").generation.banks else f"{DEFAULT}-banks{banks}"
+    todo = [(name, seed, d) for name in sets for seed in seeds for d in range(draws)]
+    for name, seed, draw in todo:
+        folder = out / name.replace("/", "__") / f"seed{seed}"
+        members = [SINGLE + (f"-draw{k}" if k else "") for k in range(draw * banks, (draw + 1) * banks)]
+        target = name_of + (f"-draw{draw}" if draw else "")
+        if record(folder, target).exists() or not all((folder / f"{m}.model").exists() for m in members):
+            continue
+        data, groups = load_set(name, out)
+        val, test = read_images(data.val), read_images(data.test)
+        models = [GRAD.load(folder / f"{m}.model") for m in members]
+        sources = [json.loads(record(folder, m).read_text()) for m in members]
+        model = models[0]
+        model.config = model.config.replace(**{"generation.banks": banks})
+        model.detector = Ensemble([m.detector for m in models]).eval()
+        timings = dict(sources[0]["timings_s"])
+        for phase in ("generation", "detector"):
+            timings[phase] = sum(r["timings_s"][phase] for r in sources)
+        t0 = time.perf_counter()
+        model.calibrate(val)
+        timings["calibration"] = time.perf_counter() - t0
+        model.info["timings_s"] = timings
+        result = grad_result(model, data, groups, val, good_images(data, test), seed,
+                             sources[0]["bank"] | {"draw": draw, "banks": banks, "assembled_from": members})
+        save_result(folder, result | {"set": name, "seed": seed, "variant": target, "num_test": len(data.test),
+                                      "overrides": {} if name_of == DEFAULT else {"generation.banks": banks}}, COMMAND)
+        if save_models:
+            model.save(folder / f"{target}.model", with_bank=False)
+
+
 def good_images(data, test_images: list | None = None) -> list:
     """The good test images (read from disk unless the whole test set's images are given, in data.test's order)."""
     if test_images is None:
@@ -256,15 +295,20 @@ def fmt(v) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-# the default configuration's variant names: a plain run of this script, and the same PatchDiff's bank drawn again
-# with other noise (--draws; draw K's canvases from the generator `draw_generator(seed, K)`)
+# the default configuration's variant names: a plain run of this script, and the same PatchDiff's banks drawn again
+# with other noise (--draws; draw K's canvases from the generators `draw_streams(seed, K, banks)`)
 DEFAULT = "grad-difference"
+# one detector on one bank (`--tag banks1 --set generation.banks=1`): the default until session 12, whose draws K*B ...
+# K*B + B - 1 are the members of the default's draw K (B = the default's banks; --assemble)
+SINGLE = "grad-difference-banks1"
 CUTPASTE = "cutpaste"  # the baseline: the same detector and calibration, trained on cut-and-paste negatives
 
 
-def draw_generator(seed: int, draw: int) -> torch.Generator:
-    """The random stream of a bank's draw K > 0 (draw 0 is the pipeline's own); shared with scripts/redraw_bank.py."""
-    return torch.Generator().manual_seed(seed * 1000 + 500 + draw)
+def draw_streams(seed: int, draw: int, banks: int = 1) -> list[torch.Generator]:
+    """The random streams of draw K > 0 of the canvas banks (draw 0 is the pipeline's own): the pipeline's streams of
+    banks K*banks ... K*banks + banks - 1, so no two draws (nor the pipeline's further banks) share one. With one bank,
+    draw K's stream is that of the pipeline's bank K. Shared with scripts/redraw_bank.py."""
+    return [bank_generator(seed, draw * banks + k) for k in range(banks)]
 
 
 def results() -> list[dict]:
@@ -272,34 +316,47 @@ def results() -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(RECORDS.glob("*/seed*/*.json"))]
 
 
-def default_rows(variants: dict[str, list[dict]]) -> list[dict]:
-    """The records of the default configuration in one set: every seed and every draw of its bank."""
-    return [r for v, rs in variants.items() if v == DEFAULT or v.removeprefix(f"{DEFAULT}-draw").isdigit() for r in rs]
+def default_rows(variants: dict[str, list[dict]], base: str = DEFAULT) -> list[dict]:
+    """The records of the configuration `base` (by default the default one) in one set: every seed and draw."""
+    return [r for v, rs in variants.items() if v == base or v.removeprefix(f"{base}-draw").isdigit() for r in rs]
+
+
+def by_set(rows: list[dict]) -> dict[str, dict[str, list[dict]]]:
+    """The records grouped by set, then by variant."""
+    by: dict[str, dict[str, list[dict]]] = {}
+    for r in rows:
+        by.setdefault(r["set"], {}).setdefault(r["variant"], []).append(r)
+    return by
+
+
+def mean_of(recs: list[dict], key: str) -> float:
+    return float(np.mean([r[key] for r in recs if r.get(key) is not None] or [np.nan]))
+
+
+def spread(recs: list[dict], key: str = "image_auroc") -> str:
+    """"mean (min-max)" of `key` over the records ("mean" alone for one)."""
+    vals = [r[key] for r in recs]
+    return f"{np.mean(vals):.3f}" + (f" ({min(vals):.3f}-{max(vals):.3f})" if len(vals) > 1 else "")
 
 
 def summary(rows: list[dict]) -> str:
     """One row per set: the default GRAD against both baselines, image AUROC first; GRAD cells are the mean (and
     the range) over every seed and draw of the bank run, so one lucky draw cannot stand for the set."""
-    by: dict[str, dict[str, list[dict]]] = {}
-    for r in rows:
-        by.setdefault(r["set"], {}).setdefault(r["variant"], []).append(r)
     lines = ["| set | seeds | draws | GRAD image AUROC: mean (min-max) | mean/std | cut-and-paste | above both? | "
              "GRAD pixel AUROC | mean/std | cut-and-paste | GRAD fingerprint (target <= 0.65): at training / "
              "validation re-checked / good test images |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for s, variants in sorted(by.items()):
+    for s, variants in sorted(by_set(rows).items()):
         rs = default_rows(variants)
         if not rs:
             continue
-        mean = lambda recs, k: np.mean([r[k] for r in recs if r.get(k) is not None] or [np.nan])
+        mean = mean_of
         f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
         ms, cp = variants.get("meanstd", []), variants.get(CUTPASTE, [])
         # compared as printed (3 decimals): a difference in the 4th decimal is no win
         mine, base = round(mean(rs, "image_auroc"), 3), [round(mean(b, "image_auroc"), 3) for b in (ms, cp)]
         verdict = "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
-        auc = [r["image_auroc"] for r in rs]
-        spread = f" ({min(auc):.3f}-{max(auc):.3f})" if len(auc) > 1 else ""
         seeds = ",".join(map(str, sorted({r["seed"] for r in rs})))
-        lines.append(f"| {s} | {seeds} | {len(rs)} | {f(mine)}{spread} | {f(mean(ms, 'image_auroc'))} | "
+        lines.append(f"| {s} | {seeds} | {len(rs)} | {spread(rs)} | {f(mean(ms, 'image_auroc'))} | "
                      f"{f(mean(cp, 'image_auroc'))} | {verdict} | {f(mean(rs, 'pixel_auroc'))} | "
                      f"{f(mean(ms, 'pixel_auroc'))} | {f(mean(cp, 'pixel_auroc'))} | "
                      + " / ".join(f(mean(rs, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
@@ -326,15 +383,36 @@ def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str
     return "\n".join(lines)
 
 
-# the reweighting ablation: each method's detector on the default configuration's first bank (the same PatchDiff)
-REWEIGHTING = {"uniform": "grad-uniform", "difference (default)": DEFAULT, "belief": "grad-belief",
+def banks_table(rows: list[dict]) -> str:
+    """One row per set: single detectors (SINGLE, every draw) against the default's average of one detector per bank."""
+    lines = ["| set | one detector: image AUROC, mean (min-max) over draws | the average (default): image AUROC | "
+             "gain | mean/std | cut-and-paste | above both? | pixel AUROC: one / average | fingerprint of the average "
+             "(training / validation / good test) | ms / image: one / average |", "|---|---|---|---|---|---|---|---|---|---|"]
+    f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
+    for s, variants in sorted(by_set(rows).items()):
+        one, avg = default_rows(variants, SINGLE), default_rows(variants, DEFAULT)
+        if not one or not avg:
+            continue
+        mine = round(mean_of(avg, "image_auroc"), 3)
+        base = [round(mean_of(variants.get(b, []), "image_auroc"), 3) for b in ("meanstd", CUTPASTE)]
+        verdict = "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
+        lines.append(f"| {s} | {spread(one)} ({len(one)}) | {spread(avg)} | "
+                     f"{mine - mean_of(one, 'image_auroc'):+.3f} | {f(base[0])} | {f(base[1])} | {verdict} | "
+                     f"{f(mean_of(one, 'pixel_auroc'))} / {f(mean_of(avg, 'pixel_auroc'))} | "
+                     + " / ".join(f(mean_of(avg, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+                     + f" | {mean_of(one, 'inference_ms_per_image'):.1f} / {mean_of(avg, 'inference_ms_per_image'):.1f} |")
+    return "\n".join(lines)
+
+
+# the reweighting ablation: each method's single detector on the default configuration's first bank (same PatchDiff)
+REWEIGHTING = {"uniform": "grad-uniform-banks1", "difference (default)": SINGLE, "belief": "grad-belief-banks1",
                "mean/std": "meanstd", "cut-and-paste": CUTPASTE}
 
 
 # the canvas margin measured over several draws of the bank from one PatchDiff (scripts/redraw_bank.py); sessions 10-11
-# (margin 16 is the default since session 11: the default's own draws fill those columns where redraw_bank drew none)
+# (margin 16 is the default since session 11: the single detectors' draws fill those columns where redraw_bank drew none)
 MARGIN_DRAWS = {f"{label}, draw {k}": (f"grad-difference-c24-m{m}-draw{k}-offb",) + (
-                    (DEFAULT + (f"-draw{k}" if k else ""),) if m else ())
+                    (SINGLE + (f"-draw{k}" if k else ""),) if m else ())
                 for label, m in (("no margin", 0), ("margin 16", 16)) for k in range(3)}
 
 
@@ -385,15 +463,20 @@ def write_markdown(md: Path, command: str) -> None:
             + f" (torch threads per process: {', '.join(threads)}); do not edit by hand._\n\n"
             f"- Machine: {cpu}; data: ../shared/data "
             f"(downsampled copies, see its README); profile `cpu` (128 px) with the overrides in the command.\n"
-            f"- `{DEFAULT}` is the default configuration; `{DEFAULT}-drawK` the same PatchDiff's bank drawn again with "
-            f"other noise (`--draws`), whose detector is trained afresh. GRAD variants share PatchDiff per (set, seed). "
+            f"- `{DEFAULT}` is the default configuration (since session 12: three canvas banks, one detector each, "
+            f"their maps averaged); `{SINGLE}` one detector on one bank (the default until session 12); `-drawK` the "
+            f"same PatchDiff's banks drawn again with other noise (`--draws`), whose detectors are trained afresh. The "
+            f"default's records were assembled from the single detectors' draws (`--assemble 3`: draws 0-2 are the "
+            f"members of the default's draw 0). GRAD variants share PatchDiff per (set, seed). "
             f"`meanstd` and `{CUTPASTE}` are baselines (cut-and-paste = a hand-made anomaly simulation, never part of "
             f"gradad's default, trained with the default detector settings).\n"
             f"- ms / image: `GRAD.predict` over the test set (batch 16) timed inside the benchmark, on the threads listed "
             f"above while other benchmark jobs shared the machine; the speed section has the quiet figures.\n\n"
             f"Summary, default configuration, one row per set (draws = detectors behind the GRAD figures: seeds x "
-            f"draws of the bank):\n\n{summary(rows)}\n\n"
-            f"Reweighting ablation on the default configuration's first bank (draw 0), image AUROC (fp = fingerprint "
+            f"draws of the banks):\n\n{summary(rows)}\n\n"
+            f"One detector against the average of three, one per bank (the default), per set; the single detectors' "
+            f"draws 0-2 are the members of the average (in brackets: how many single draws):\n\n{banks_table(rows)}\n\n"
+            f"Reweighting ablation, one detector on the default configuration's first bank (draw 0), image AUROC (fp = fingerprint "
             f"check at training / validation re-checked / good test images, target <= 0.65):\n\n"
             f"{variant_table(rows, REWEIGHTING, ('uniform', 'belief'))}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
@@ -431,6 +514,9 @@ def main() -> None:
     p.add_argument("--recalibrate", nargs="+", metavar="VARIANT",
                    help="calibrate these saved GRAD variants again with --set (calibration settings only) and evaluate "
                         "them as VARIANT-TAG; trains nothing")
+    p.add_argument("--assemble", type=int, metavar="B",
+                   help="record the average of the saved detectors of the default's first B draws as the default with "
+                        "generation.banks=B would make it (see assemble); trains nothing")
     p.add_argument("--refingerprint", nargs="*", metavar="VARIANT",
                    help="measure the fingerprint check of these saved GRAD variants again (validation with today's "
                         "rule, good test images; default: the default variant); trains nothing")
@@ -441,6 +527,8 @@ def main() -> None:
         reevaluate(a.out, a.sets)
     elif a.recalibrate:
         recalibrate(a.out, a.sets, a.recalibrate, a.tag, overrides, a.save_models)
+    elif a.assemble:
+        assemble(a.out, a.sets, a.seeds, a.assemble, a.draws, a.save_models)
     elif a.refingerprint is not None:
         refingerprint(a.out, a.sets, a.refingerprint or [DEFAULT])
     elif not a.table_only:

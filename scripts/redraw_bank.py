@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import draw_generator, load_set  # noqa: E402
+from bench_accuracy import draw_streams, load_set  # noqa: E402
 from mix_banks import OUT, bank_cli, fit_and_record, pending  # noqa: E402
 
 from gradad.config import profile  # noqa: E402
@@ -48,7 +48,7 @@ def run(name: str, seed: int, tag: str, cache: str, canvases: int, draw: int, ov
         sys.exit(f"{folder / cache}: no cached generator with its denoisers for these settings")
     t0 = time.perf_counter()
     if draw:  # draw 0: the cached bank, or the one _resume drew again with the pipeline's stream
-        model.bank.canvases = model.draw_canvases(draw_generator(seed, draw))
+        model.bank.canvases = model.draw_canvases(draw_streams(seed, draw, cfg.generation.banks))
     model.info["timings_s"] = {"generation": time.perf_counter() - t0}
     bank_record = {"snapshots": list(cfg.generation.snapshots), "canvases": len(model.bank.canvases), "draw": draw,
                    "cache": str((folder / cache).relative_to(OUT))}

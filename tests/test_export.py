@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from gradad.cli import app
 from gradad.config import profile
 from gradad.data import read_image
-from gradad.detector.network import Detector
+from gradad.detector.network import Detector, build
 from gradad.export import OnnxBackend, fuse_bn, read_metadata, sidecar
 from gradad.export.exporters import FORMAT_VERSION, export_onnx
 from gradad.modelfile import ModelFileError
@@ -31,7 +31,7 @@ def _model(images: list[np.ndarray], size: int = 128, width: int = 32, score: st
     torch.manual_seed(0)
     model = GRAD(profile("cpu").replace(**{"image_size": size, "detector.width": width, "detector.score": score,
                                            "detector.coords": coords, "detector.padding": padding}), device="cpu")
-    model.detector = Detector.from_config(model.config.detector)
+    model.detector = build(model.config.detector, model.config.generation.banks)  # the default: an Ensemble
     for m in model.detector.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.momentum = None

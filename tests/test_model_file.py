@@ -157,9 +157,59 @@ def test_every_setting_added_later_reads_as_it_was_before_it_existed():
     offset, whatever today's defaults are or become."""
     d = GRADConfig().to_dict()
     del d["generation"]["canvas_margin"], d["detector"]["coords"], d["detector"]["offset"], d["patchdiff"]["start"]
+    del d["generation"]["banks"]
     old = GRADConfig.from_dict(d)
-    assert (old.generation.canvas_margin, old.detector.coords, old.detector.offset, old.patchdiff.start) == (
-        0, False, "none", "model")
+    assert (old.generation.canvas_margin, old.detector.coords, old.detector.offset, old.patchdiff.start,
+            old.generation.banks) == (0, False, "none", "model", 1)
+
+
+def test_several_canvas_banks_make_one_model_that_averages_one_detector_per_bank(tiny_run, tmp_path):
+    """The default model holds one detector per canvas bank (`generation.banks`) and its map is their mean; the model
+    file, the ONNX export and the loaded model give the same maps."""
+    import torch
+
+    from gradad.detector.network import Ensemble
+    from gradad.export import export_onnx
+    from gradad.export.onnx_backend import OnnxBackend
+
+    model = tiny_run.model
+    banks = model.config.generation.banks
+    assert banks > 1 and isinstance(model.detector, Ensemble) and len(model.detector.members) == banks
+    assert len(model.bank.canvases) == banks * model.config.generation.canvases
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    with torch.no_grad():
+        each = [m(x) for m in model.detector.members]
+        torch.testing.assert_close(model.detector(x), sum(each) / banks)
+        assert not torch.allclose(each[0], each[1]), "the banks differ, so do their detectors"
+
+    images = [np.random.default_rng(i).integers(0, 256, (64, 64, 3), dtype=np.uint8) for i in range(3)]
+    before = [p.anomaly_map for p in model.predict(images)]
+    loaded = GRAD.load(model.save(tmp_path / "m", with_bank=False))
+    assert loaded.config.generation.banks == banks and loaded.threshold == model.threshold
+    backend = OnnxBackend(export_onnx(loaded, tmp_path / "m.onnx"))
+    for a, b, c in zip(before, loaded.predict(images), backend.predict(images)):
+        np.testing.assert_array_equal(a, b.anomaly_map)
+        np.testing.assert_allclose(a, c.anomaly_map, atol=1e-4)
+
+
+def test_a_one_bank_cache_serves_more_banks_keeping_its_first_bank(tmp_path, monkeypatch):
+    """More banks only add canvases: a cache made with one bank is reused (PatchDiff not trained again), its bank
+    kept first and the others drawn."""
+    import torch
+    from conftest import TINY_CONFIG
+
+    cfg = profile("cpu").replace(**TINY_CONFIG | {"generation.banks": 1})
+    x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    made = GRAD(cfg, device="cpu")
+    made.fit_generator(x)
+    made._save_generator(tmp_path)
+    monkeypatch.setattr("gradad.patchdiff.PatchDiff.fit", lambda *a, **k: pytest.fail("PatchDiff trained again"))
+    more = GRAD(cfg.replace(**{"generation.banks": 3}), device="cpu")
+    assert more._resume(tmp_path, x) and more.info["canvases_redrawn"]
+    n = len(made.bank.canvases)
+    assert len(more.bank.canvases) == 3 * n
+    assert torch.equal(more.bank.canvases[:n], made.bank.canvases)
+    assert not torch.allclose(more.bank.canvases[n:2 * n], more.bank.canvases[:n], atol=0.1)
 
 
 def test_a_cached_generator_serves_other_renoising_settings_by_drawing_the_copies_again(tmp_path, monkeypatch):
@@ -205,7 +255,7 @@ def test_a_cached_generator_draws_its_canvases_again_for_other_canvas_settings_a
     monkeypatch.setattr("gradad.patchdiff.PatchDiff.fit", lambda *a, **k: pytest.fail("PatchDiff trained again"))
     resumed = GRAD(more, device="cpu")
     assert resumed._resume(tmp_path, x) and resumed.info["canvases_redrawn"]
-    assert resumed.bank.canvases.shape == (6, 3, 64, 64)
+    assert resumed.bank.canvases.shape == (6 * more.generation.banks, 3, 64, 64)  # 6 canvases per bank
     assert torch.equal(resumed.bank.canvases, fresh.bank.canvases)
     same = GRAD(cfg, device="cpu")
     assert same._resume(tmp_path, x) and "canvases_redrawn" not in same.info

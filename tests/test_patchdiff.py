@@ -111,7 +111,8 @@ def test_further_receptive_fields_train_their_own_patchdiff_and_share_the_canvas
     from gradad.pipeline import GRAD
 
     cfg = profile("cpu").replace(**TINY_CONFIG | {"generation.receptive_fields": [25], "generation.snapshots": [],
-                                                 "generation.canvases": 6, "generation.renoise_per_image": 1})
+                                                 "generation.canvases": 6, "generation.renoise_per_image": 1,
+                                                 "generation.banks": 1})
     drawn, sample = [], PatchDiff.sample_canvas
     monkeypatch.setattr(PatchDiff, "sample_canvas",
                         lambda self, n, size, g, net=None, margin=0: drawn.append((n, net.levels)) or sample(self, n, size, g, net=net))
@@ -173,7 +174,7 @@ def test_the_canvas_margin_share_sets_how_many_of_each_denoisers_canvases_are_dr
 
     cfg = profile("cpu").replace(**TINY_CONFIG | {"generation.snapshots": [0.5], "generation.canvases": 8,
                                                  "generation.canvas_margin": 8, "generation.canvas_margin_share": share,
-                                                 "generation.renoise_per_image": 1})
+                                                 "generation.renoise_per_image": 1, "generation.banks": 1})
     drawn, sample = [], PatchDiff.sample_canvas
     monkeypatch.setattr(PatchDiff, "sample_canvas", lambda self, n, size, g, net=None, margin=0:
                         drawn.append((n, margin)) or sample(self, n, size, g, net=net, margin=margin))

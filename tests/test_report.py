@@ -88,7 +88,7 @@ def test_generate_writes_gallery_and_samples(tiny_run, tmp_path):
     assert result.exit_code == 0, result.output
     gallery = Image.open(tmp_path / "gallery.png")
     assert gallery.width > 300 and gallery.height > 300
-    assert len(list((tmp_path / "canvases").glob("*.png"))) == 2  # the tiny bank holds 2 canvases
+    assert len(list((tmp_path / "canvases").glob("*.png"))) == 3  # of the tiny model's 3 banks of 2 canvases
     assert len(list((tmp_path / "renoised").glob("*.png"))) == 3
 
 

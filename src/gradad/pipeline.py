@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from gradad import __version__, modelfile, thresholds
 from gradad.config import GRADConfig, profile
-from gradad.detector.network import Detector
+from gradad.detector.network import Ensemble, build
 from gradad.detector.postprocess import map_offset
 from gradad.detector.train import PatternBank, train_detector
 from gradad.patchdiff import PatchDiff
@@ -32,7 +32,7 @@ PRECISIONS = ("fp32", "bf16")
 PARTIAL_KEYS = ("partials", "partial_t")  # generation settings that only the partial samples depend on
 RENOISE_KEYS = ("renoise_t", "renoise_per_image", "renoise_margin")  # ... that only the re-noised copies depend on
 # ... that only the canvases depend on (section, keys): a checkpoint that keeps its denoisers draws them again
-CANVAS_KEYS = (("generation", ("canvases", "canvas_margin", "canvas_margin_share")), ("patchdiff", ("sample_steps", "start")))
+CANVAS_KEYS = (("generation", ("canvases", "canvas_margin", "canvas_margin_share", "banks")), ("patchdiff", ("sample_steps", "start")))
 STREAMS = (*PHASES, "renoise")  # one random stream each (_generator)
 FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
 # re-noised copies in the fingerprint check: each held-out image is re-noised with fresh noise until there are at least
@@ -58,7 +58,7 @@ class GRAD:
     def __init__(self, config: GRADConfig | None = None, device: str | torch.device | None = None):
         self.config = config or profile("cpu")
         self.device = torch.device(device) if device else default_device()
-        self.detector: Detector | None = None
+        self.detector: torch.nn.Module | None = None  # a Detector, or an Ensemble of one per canvas bank
         self.patchdiff: PatchDiff | None = None
         self.bank: PatternBank | None = None
         self.threshold: float | None = None
@@ -133,12 +133,22 @@ class GRAD:
         cfg = self.config
         timings = self.info["timings_s"]
         t0 = time.perf_counter()
-        torch.manual_seed(cfg.seed)
-        self.detector, curve = train_detector(x, self.bank, cfg.detector, cfg.reweight,
-                                              _generator(cfg.seed, "detector"), self.device,
-                                              self._phase(progress, "detector"))
-        self.info["detector_loss"] = _thin(curve)
-        self.info["detector_steps"] = len(curve)  # detector_steps(): fewer than detector.steps on a small training set
+        # one detector per canvas bank, each trained exactly as a lone detector would be on its bank (same initial
+        # weights, same batches): only the canvases differ
+        banks = cfg.generation.banks
+        share = len(self.bank.canvases) // banks
+        step = self._phase(progress, "detector")
+        members, curves = [], []
+        for k in range(banks):
+            torch.manual_seed(cfg.seed)
+            bank = dataclasses.replace(self.bank, canvases=self.bank.canvases[k * share:(k + 1) * share])
+            net, curve = train_detector(x, bank, cfg.detector, cfg.reweight, _generator(cfg.seed, "detector"),
+                                        self.device, step and (lambda i, n, loss, k=k: step(k * n + i, banks * n, loss)))
+            members.append(net)
+            curves.append(curve)
+        self.detector = members[0] if banks == 1 else Ensemble(members).eval()
+        self.info["detector_loss"] = _thin(list(np.mean(curves, axis=0)))  # the members' mean loss at each step
+        self.info["detector_steps"] = len(curves[0])  # detector_steps(): fewer than detector.steps on a small set
         timings["detector"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         self.calibrate(val_images)
@@ -183,7 +193,7 @@ class GRAD:
             net.load_state_dict({k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
             self._canvas_nets.append((bound, net))
         if canvases_differ:
-            self.bank.canvases = self.draw_canvases(_generator(self.config.seed, "generation"))
+            self.bank.canvases = self.draw_canvases(self.canvas_streams(_generator(self.config.seed, "generation")))
             self.info["canvases_redrawn"] = True
         if copies_differ:
             self.bank.renoised = self.renoise_copies(x)
@@ -200,28 +210,35 @@ class GRAD:
         cycle through `renoise_t` across images, so each copy costs a few denoising steps)."""
         gen = self.config.generation
         step = self._phase(progress, "generation")
-        total = gen.canvases + gen.renoise_per_image * len(gen.renoise_t)
-        canvases = self.draw_canvases(g, step and (lambda i: step(i, total, 0.0)))
-        copies = self.renoise_copies(x, step and (lambda i: step(gen.canvases + i, total, 0.0)))
+        drawn = gen.canvases * gen.banks
+        total = drawn + gen.renoise_per_image * len(gen.renoise_t)
+        canvases = self.draw_canvases(self.canvas_streams(g), step and (lambda i: step(i, total, 0.0)))
+        copies = self.renoise_copies(x, step and (lambda i: step(drawn + i, total, 0.0)))
         bank = PatternBank(canvases, copies)
         return self.add_partials(bank, x, g)
 
-    def draw_canvases(self, g: torch.Generator, step: Callable[[int], None] | None = None) -> torch.Tensor:
-        """`generation.canvases` full canvases, an even share from each of the other denoisers (_canvas_nets) then
-        the final one."""
+    def canvas_streams(self, g: torch.Generator) -> list[torch.Generator]:
+        """The random stream of each canvas bank: the first bank's is `g`, bank k's is bank_generator(seed, k)."""
+        return [g, *(bank_generator(self.config.seed, k) for k in range(1, self.config.generation.banks))]
+
+    def draw_canvases(self, streams: Sequence[torch.Generator], step: Callable[[int], None] | None = None) -> torch.Tensor:
+        """One bank of `generation.canvases` full canvases per stream, concatenated bank after bank; each bank takes
+        an even share from each of the other denoisers (_canvas_nets) then the final one."""
         gen = self.config.generation
         size = self.config.image_size
         nets = [*(net for _, net in self._canvas_nets), self.patchdiff.ema]
         canvases = []
         bounds = np.linspace(0, gen.canvases, len(nets) + 1).round().astype(int)
-        for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
-            # the first `canvas_margin_share` of each denoiser's canvases are drawn inside the margin, the rest without
-            split = lo + round(gen.canvas_margin_share * (hi - lo))
-            for a, b, margin in ((lo, split, gen.canvas_margin), (split, hi, 0)):
-                for i in range(a, b, 4):
-                    canvases.append(self.patchdiff.sample_canvas(min(4, b - i), size, g, net=net, margin=margin))
-                    if step:
-                        step(min(i + 4, b))
+        for k, g in enumerate(streams):
+            done = k * gen.canvases
+            for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
+                # the first `canvas_margin_share` of each denoiser's canvases are drawn inside the margin, the rest not
+                split = lo + round(gen.canvas_margin_share * (hi - lo))
+                for a, b, margin in ((lo, split, gen.canvas_margin), (split, hi, 0)):
+                    for i in range(a, b, 4):
+                        canvases.append(self.patchdiff.sample_canvas(min(4, b - i), size, g, net=net, margin=margin))
+                        if step:
+                            step(done + min(i + 4, b))
         return torch.cat(canvases)
 
     def renoise_copies(self, x: torch.Tensor, step: Callable[[int], None] | None = None) -> torch.Tensor:
@@ -345,8 +362,11 @@ class GRAD:
     def load(cls, path: str | Path, device: str | torch.device | None = None, with_bank: bool = False) -> "GRAD":
         meta, weights, bank = modelfile.load(Path(path), with_bank)
         model = cls(GRADConfig.from_dict(meta["config"]), device)
-        model.detector = Detector.from_config(model.config.detector).to(model.device).eval()
-        model.detector.load_state_dict({k[9:]: v for k, v in weights.items() if k.startswith("detector.")})
+        detector = {k[9:]: v for k, v in weights.items() if k.startswith("detector.")}
+        # one detector, or an Ensemble of one per canvas bank (its weights under members.<k>.)
+        members = 1 + max((int(k.split(".")[1]) for k in detector if k.startswith("members.")), default=0)
+        model.detector = build(model.config.detector, members).to(model.device).eval()
+        model.detector.load_state_dict(detector)
         if "calibration.map_offset" in weights:
             model.map_offset = weights["calibration.map_offset"].float().numpy()
         if any(k.startswith("patchdiff.") for k in weights):
@@ -405,6 +425,11 @@ def to_predictions(maps: np.ndarray, scores: np.ndarray, threshold: float | None
 def _generator(seed: int, phase: str) -> torch.Generator:
     """One random stream per phase, so a resumed or re-run phase draws exactly what it drew the first time."""
     return torch.Generator().manual_seed(seed * 1000 + STREAMS.index(phase))
+
+
+def bank_generator(seed: int, k: int) -> torch.Generator:
+    """The random stream of canvas bank k > 0 (bank 0 draws from the generation stream)."""
+    return torch.Generator().manual_seed(seed * 1000 + 500 + k)
 
 
 def _thin(curve: list[float], points: int = 200) -> list[float]:

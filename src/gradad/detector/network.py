@@ -4,7 +4,8 @@ A local path (stride 8, receptive field 55 px at the working resolution) sees pa
 path (stride 32, receptive field ~250 px) sees the whole image, so a wrong arrangement or count of parts
 (a logical anomaly) can change the score of a patch. With `coords`, two position channels (row, column) join the
 input, so on aligned images the detector can learn what belongs where. Output: one logit per 8x8 cell. Channels
-stay narrow at high resolution, where a CPU pays the most per channel.
+stay narrow at high resolution, where a CPU pays the most per channel. An Ensemble averages the logits of several
+detectors (one per canvas bank, `generation.banks`).
 """
 from __future__ import annotations
 
@@ -58,3 +59,22 @@ class Detector(nn.Module):
         f = self.local(torch.cat([x, coordinates(x)], dim=1) if self.coords else x)
         c = F.interpolate(self.context(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
         return self.head(torch.cat([f, c], dim=1))
+
+
+class Ensemble(nn.Module):
+    """Detectors of one architecture whose logits are averaged. Upsampling, smoothing and the map offset are linear,
+    so the map is the mean of the members' maps too."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members]).mean(dim=0)
+
+
+def build(cfg: DetectorConfig, members: int = 1) -> nn.Module:
+    """The untrained network a model file holds: one Detector, or an Ensemble of `members` of them."""
+    if members == 1:
+        return Detector.from_config(cfg)
+    return Ensemble([Detector.from_config(cfg) for _ in range(members)])

@@ -64,6 +64,7 @@ def describe(model: "GRAD", fmt: str) -> dict:
                        "meaning": f"image score: {d.score} of the map" + (f" (top {d.topk:g} fraction)"
                                                                          if d.score == "topk" else "")},
         },
+        "detectors": model.config.generation.banks,  # averaged inside the graph (one per canvas bank)
         "postprocess": {"upsample": "bilinear", "smoothing_sigma": d.smoothing_sigma, "score": d.score,
                         "topk": d.topk, "offset": d.offset if model.map_offset is not None else "none"},
         "threshold": model.threshold,

@@ -166,6 +166,8 @@ def _training(model, run_dir: Path, samples) -> dict:
         "config": config_sections(cfg.to_dict()),
         "model": [("gradad version", __version__), ("image size", f"{cfg.image_size} px"),
                   ("PatchDiff receptive field", fmt(model.info.get("receptive_field")) + " px"),
+                  ("detectors", "1" if cfg.generation.banks == 1 else
+                   f"{cfg.generation.banks}, one per canvas bank, their maps averaged"),
                   # training that collapsed and was brought back (PatchDiff.fit): the user should know it happened
                   *[("PatchDiff collapse restored", f"at step {r['step']}, from step {r['restored_to']}, learning rate "
                      f"halved{restore_source(r)}") for r in model.info.get("patchdiff_restores", [])],
