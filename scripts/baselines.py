@@ -37,7 +37,9 @@ class MeanStd:
 
 
 def cutpaste_model(config, train: Sequence[np.ndarray], val: Sequence[np.ndarray]) -> GRAD:
-    """GRAD's detector trained on real-image content pasted into real images (no PatchDiff)."""
+    """GRAD's detector trained on real-image content pasted into real images (no PatchDiff). With
+    `generation.banks` = B > 1, B detectors each paste content from their own share of the training images (GRAD's
+    banks split the same way), averaged."""
     model = GRAD(copy.deepcopy(config))
     x = to_tensor(train, config.image_size)
     model.bank = PatternBank(canvases=x.flip(0), renoised=x[:, None])

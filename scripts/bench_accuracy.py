@@ -82,7 +82,8 @@ def save_result(folder: Path, result: dict, command: str) -> None:
 
 
 def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict, tag: str = "",
-            save_models: bool = False, skip_snapshots: int = 0, tag_cutpaste: bool = False, draws: int = 1) -> None:
+            save_models: bool = False, skip_snapshots: int = 0, tag_cutpaste: bool = False, draws: int = 1,
+            cutpaste_banks: int = 1) -> None:
     data, groups = load_set(name, out)
 
     cfg = profile("cpu").replace(seed=seed, **overrides)
@@ -98,11 +99,13 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     if not record(folder, "meanstd").exists():
         ms = MeanStd(cfg.image_size).fit(train)
         save("meanstd", metrics(data, groups, *ms.predict(test_images)))
-    # the baseline shares the detector's configuration: a detector-level change is measured on it too (--tag-cutpaste)
-    cutpaste = "cutpaste" + (f"-{tag}" if tag and tag_cutpaste else "")
+    # the baseline shares the detector's configuration: a detector-level change is measured on it too (--tag-cutpaste);
+    # it is one detector (generation.banks=1) unless --cutpaste-banks B asks for the average of B (`cutpaste-banksB`)
+    cutpaste = ("cutpaste" + (f"-{tag}" if tag and tag_cutpaste else "")
+                + (f"-banks{cutpaste_banks}" if cutpaste_banks > 1 else ""))
     if not record(folder, cutpaste).exists():
         t0 = time.perf_counter()
-        m = cutpaste_model(cfg, train, val)
+        m = cutpaste_model(cfg.replace(**{"generation.banks": cutpaste_banks}), train, val)
         preds, _ = predict_samples(m, data.test)
         save(cutpaste, metrics(data, groups, [p.score for p in preds], [p.anomaly_map for p in preds])
              | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None})
@@ -115,8 +118,8 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
     todo = [key for key, v in variant.items() if not record(folder, v).exists()]
     if not todo:
         return
-    if draws > 1 and skip_snapshots:
-        sys.exit("--draws draws whole banks again: it cannot be combined with --skip-snapshots")
+    if (draws > 1 or cfg.generation.banks > 1) and skip_snapshots:
+        sys.exit("--skip-snapshots cuts one bank: use it with --draws 1 and --set generation.banks=1")
     model = GRAD(cfg)
     x = to_tensor(train, cfg.image_size)
     # PatchDiff and the bank are cached per (set, seed) and reused while their settings are unchanged,
@@ -508,6 +511,9 @@ def main() -> None:
     p.add_argument("--save-models", action="store_true", help="keep each trained model (without its bank)")
     p.add_argument("--tag-cutpaste", action="store_true",
                    help="also train the cut-and-paste baseline under --tag (it shares the detector's configuration)")
+    p.add_argument("--cutpaste-banks", type=int, default=1, metavar="B",
+                   help="the cut-and-paste baseline as the average of B detectors, each pasting content from its own "
+                        "share of the training images (recorded as cutpaste-banksB)")
     p.add_argument("--skip-snapshots", type=int, default=0,
                    help="ablation: train the detector without the canvases of the first K PatchDiff snapshots")
     p.add_argument("--reevaluate", action="store_true", help="evaluate the saved models again, train nothing")
@@ -535,7 +541,7 @@ def main() -> None:
         for name in a.sets:
             for seed in a.seeds:
                 run_set(name, seed, a.methods, a.out, overrides, a.tag, a.save_models, a.skip_snapshots,
-                        a.tag_cutpaste, a.draws)
+                        a.tag_cutpaste, a.draws, a.cutpaste_banks)
     write_markdown(a.markdown, COMMAND)
 
 

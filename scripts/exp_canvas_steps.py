@@ -29,7 +29,7 @@ def main() -> None:
     out = bench.REPO / "runs" / "bench_accuracy"
     data, groups = bench.load_set(name, out)
     overrides = {k: json.loads(v) for k, v in (a.split("=", 1) for a in sys.argv[4:])}
-    cfg = profile("cpu").replace(seed=seed, **overrides)
+    cfg = profile("cpu").replace(seed=seed, **{"generation.banks": 1, **overrides})  # one detector on one bank
     folder = out / name.replace("/", "__") / f"seed{seed}"
     x = to_tensor(read_images(data.train), cfg.image_size)
     model = GRAD(cfg)

@@ -36,7 +36,7 @@ def run(name: str, seed: int, tag: str, extra: int, cache: str, overrides: dict)
     folder, target = todo
     made, meta, weights, bank, blocks = load_bank(folder / cache)
     data, groups = load_set(name, OUT)
-    cfg = profile("cpu").replace(seed=seed, **overrides)
+    cfg = profile("cpu").replace(seed=seed, **{"generation.banks": 1, **overrides})  # one detector on one bank
     train, val = read_images(data.train), read_images(data.val)
     x = to_tensor(train, cfg.image_size)
     model = GRAD(cfg)

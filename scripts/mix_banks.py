@@ -100,8 +100,10 @@ def run(name: str, seed: int, tag: str, share: float, margin_cache: str, overrid
     made_m, _, weights_m, _, margin = load_bank(folder / margin_cache)
     same_patchdiff = all(torch.equal(weights[k], weights_m[k]) for k in weights)
     data, groups = load_set(name, OUT)
+    # one detector on one bank (these experiments predate generation.banks)
     cfg = profile("cpu").replace(seed=seed, **{"generation.canvas_margin": made_m.generation.canvas_margin,
-                                                "generation.canvas_margin_share": share, **overrides})
+                                                "generation.canvas_margin_share": share, "generation.banks": 1,
+                                                **overrides})
     train, val = read_images(data.train), read_images(data.val)
     x = to_tensor(train, cfg.image_size)
     model = GRAD(cfg)

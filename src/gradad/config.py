@@ -190,8 +190,8 @@ class GRADConfig:
             ("detector.offset", self.detector.offset, self.detector.offset in OFFSETS, " or ".join(OFFSETS)),
         ]
         for name in ("patchdiff.steps", "patchdiff.batch_size", "patchdiff.channels", "patchdiff.sample_steps",
-                     "generation.canvases", "generation.banks", "generation.renoise_per_image", "detector.steps", "detector.min_steps",
-                     "detector.batch_size", "detector.width"):
+                     "generation.canvases", "generation.banks", "generation.renoise_per_image", "detector.steps",
+                     "detector.min_steps", "detector.batch_size", "detector.width"):
             section, field_name = name.split(".")
             v = getattr(getattr(self, section), field_name)
             checks.append((name, v, isinstance(v, int) and v >= 1, "a positive integer"))
