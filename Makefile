@@ -35,11 +35,14 @@ bench-speed: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 # hours on 2 cores; records in benchmarks/accuracy (tracked), generators and models in runs/bench_accuracy, so an
-# interrupted run continues. The default on 3 draws of the bank per set (one PatchDiff, three detectors: one draw can
-# be luck), then the other reweighting methods on the first draw (the ablation)
+# interrupted run continues. Single detectors on 3 draws of the bank per set (one PatchDiff: one draw can be luck);
+# their average, which is the default (3 banks, one detector each: the same members, assembled, trains nothing);
+# then the other reweighting methods' single detectors on the first draw (the ablation)
+ONE = --tag banks1 --set generation.banks=1 --save-models
 bench-accuracy: $(STAMP)
-	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --draws 3 --methods difference --save-models
-	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --methods uniform belief --save-models
+	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --draws 3 --methods difference $(ONE)
+	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --assemble 3
+	$(BIN)/python scripts/bench_accuracy.py --sets $(SETS) --seeds 0 --methods uniform belief $(ONE)
 
 bench-parity: $(STAMP)
 	$(BIN)/python scripts/bench_parity.py

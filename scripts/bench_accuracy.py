@@ -389,8 +389,9 @@ def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str
 def banks_table(rows: list[dict]) -> str:
     """One row per set: single detectors (SINGLE, every draw) against the default's average of one detector per bank."""
     lines = ["| set | one detector: image AUROC, mean (min-max) over draws | the average (default): image AUROC | "
-             "gain | mean/std | cut-and-paste | above both? | pixel AUROC: one / average | fingerprint of the average "
-             "(training / validation / good test) | ms / image: one / average |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "gain | mean/std | cut-and-paste | above both? | cut-and-paste, average of 3 | pixel AUROC: one / average "
+             "| fingerprint of the average (training / validation / good test) | ms / image: one / average |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
     for s, variants in sorted(by_set(rows).items()):
         one, avg = default_rows(variants, SINGLE), default_rows(variants, DEFAULT)
@@ -401,6 +402,7 @@ def banks_table(rows: list[dict]) -> str:
         verdict = "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
         lines.append(f"| {s} | {spread(one)} ({len(one)}) | {spread(avg)} | "
                      f"{mine - mean_of(one, 'image_auroc'):+.3f} | {f(base[0])} | {f(base[1])} | {verdict} | "
+                     f"{f(mean_of(variants.get(CUTPASTE + '-banks3', []), 'image_auroc'))} | "
                      f"{f(mean_of(one, 'pixel_auroc'))} / {f(mean_of(avg, 'pixel_auroc'))} | "
                      + " / ".join(f(mean_of(avg, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
                      + f" | {mean_of(one, 'inference_ms_per_image'):.1f} / {mean_of(avg, 'inference_ms_per_image'):.1f} |")
@@ -475,8 +477,8 @@ def write_markdown(md: Path, command: str) -> None:
             f"gradad's default, trained with the default detector settings).\n"
             f"- ms / image: `GRAD.predict` over the test set (batch 16) timed inside the benchmark, on the threads listed "
             f"above while other benchmark jobs shared the machine; the speed section has the quiet figures.\n\n"
-            f"Summary, default configuration, one row per set (draws = detectors behind the GRAD figures: seeds x "
-            f"draws of the banks):\n\n{summary(rows)}\n\n"
+            f"Summary, default configuration, one row per set (draws = models behind the GRAD figures: seeds x "
+            f"draws of the banks; each model averages three detectors):\n\n{summary(rows)}\n\n"
             f"One detector against the average of three, one per bank (the default), per set; the single detectors' "
             f"draws 0-2 are the members of the average (in brackets: how many single draws):\n\n{banks_table(rows)}\n\n"
             f"Reweighting ablation, one detector on the default configuration's first bank (draw 0), image AUROC (fp = fingerprint "
