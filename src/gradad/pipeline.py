@@ -4,7 +4,7 @@
     records = model.predict(images)        # score, decision, anomaly map per image
     model.save("runs/bottle/model"); GRAD.load("runs/bottle/model")
 
-Images are uint8 HxWx3 numpy arrays of any size. Only the detector runs at inference.
+Images are uint8 HxWx3 numpy arrays of any size. Only the detector (by default three, averaged) runs at inference.
 """
 from __future__ import annotations
 
