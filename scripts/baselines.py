@@ -38,11 +38,13 @@ class MeanStd:
 
 def cutpaste_model(config, train: Sequence[np.ndarray], val: Sequence[np.ndarray]) -> GRAD:
     """GRAD's detector trained on real-image content pasted into real images (no PatchDiff). With
-    `generation.banks` = B > 1, B detectors each paste content from their own share of the training images (GRAD's
-    banks split the same way), averaged."""
+    `generation.banks` = B > 1, B detectors averaged, each pasting from every training image, taken in its own order
+    (GRAD's detectors share their batches' random stream, so the order is what makes them differ)."""
     model = GRAD(copy.deepcopy(config))
     x = to_tensor(train, config.image_size)
-    model.bank = PatternBank(canvases=x.flip(0), renoised=x[:, None])
+    g = torch.Generator().manual_seed(config.seed)
+    pools = [x.flip(0)] + [x[torch.randperm(len(x), generator=g)] for _ in range(config.generation.banks - 1)]
+    model.bank = PatternBank(canvases=torch.cat(pools), renoised=x[:, None])
     # GRAD's own detector phase: seeded initial weights, training, calibration (no PatchDiff, so no fingerprint check)
     model.fit_detector(x, val)
     return model
