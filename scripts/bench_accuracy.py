@@ -357,7 +357,7 @@ def summary(rows: list[dict]) -> str:
         ms, cp = variants.get("meanstd", []), cutpaste_records(variants)
         # compared as printed (3 decimals): a difference in the 4th decimal is no win
         mine, base = round(mean(rs, "image_auroc"), 3), [round(mean(b, "image_auroc"), 3) for b in (ms, cp)]
-        verdict = "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
+        verdict = above_both(mine, base)
         seeds = ",".join(map(str, sorted({r["seed"] for r in rs})))
         star = "*" if cp and cp[0]["variant"] != CUTPASTE else ""
         lines.append(f"| {s} | {seeds} | {len(rs)} | {spread(rs)} | {f(mean(ms, 'image_auroc'))} | "
@@ -387,6 +387,11 @@ def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str
     return "\n".join(lines)
 
 
+def above_both(mine: float, base: list[float]) -> str:
+    """"yes" above every baseline, "no" below any, "tie" otherwise (figures compared as printed, 3 decimals)."""
+    return "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
+
+
 def cutpaste_records(variants: dict[str, list[dict]]) -> list[dict]:
     """The cut-and-paste baseline a GRAD model of three averaged detectors is compared with: the average of three
     cut-and-paste detectors where it was measured (--cutpaste-banks 3), else the single one."""
@@ -407,7 +412,7 @@ def banks_table(rows: list[dict]) -> str:
             continue
         mine = round(mean_of(avg, "image_auroc"), 3)
         base = [round(mean_of(recs, "image_auroc"), 3) for recs in (variants.get("meanstd", []), cutpaste_records(variants))]
-        verdict = "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
+        verdict = above_both(mine, base)
         lines.append(f"| {s} | {spread(one)} ({len(one)}) | {spread(avg)} | "
                      f"{mine - mean_of(one, 'image_auroc'):+.3f} | {f(base[0])} | "
                      f"{f(mean_of(variants.get(CUTPASTE, []), 'image_auroc'))} | "

@@ -55,9 +55,10 @@ class GenerationConfig:
     # canvas banks, each drawn with other noise from the same denoisers: one detector is trained on each (everything
     # else shared: re-noised copies, batches, initial weights) and the model averages their logits. 3 is the default
     # since session 12 (BENCHMARKS.md): one detector's image AUROC depends on the luck of its bank's draw (PIPED BRG03
-    # 0.874-0.970, bottle 0.968-0.990), the average of three beat their mean on 6 of 7 sets (BRG03 0.945, capsules
-    # 0.863, demo 0.972). Each bank costs its canvases and one detector's training; inference runs every detector
-    # (about 3x one detector's time). Files without the key: 1
+    # 0.874-0.970, bottle 0.968-0.990); the average of three is above its members' mean on 9 of 15 sets, level on 5,
+    # 0.001 below on one (mean 0.962 -> 0.968). The cut-and-paste baseline gains as much when averaged alike. Each
+    # bank costs its canvases and one detector's training; inference runs every detector (about 3x one detector's
+    # time). Files without the key: 1
     banks: int = 3
     # fractions of PatchDiff training whose EMA denoisers also draw canvases (an equal share each, with the final one);
     # the 10 % snapshot was dropped by the ablation in BENCHMARKS.md (its noise-like canvases hurt 4 of 5 sets)
