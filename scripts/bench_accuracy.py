@@ -337,7 +337,7 @@ def mean_of(recs: list[dict], key: str) -> float:
 
 
 def spread(recs: list[dict], key: str = "image_auroc") -> str:
-    """"mean (min-max)" of `key` over the records ("mean" alone for one)."""
+    """The mean of `key` over the records, with its range (min-max) when there are several."""
     vals = [r[key] for r in recs]
     return f"{np.mean(vals):.3f}" + (f" ({min(vals):.3f}-{max(vals):.3f})" if len(vals) > 1 else "")
 
@@ -352,18 +352,17 @@ def summary(rows: list[dict]) -> str:
         rs = default_rows(variants)
         if not rs:
             continue
-        mean = mean_of
         f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
         ms, cp = variants.get("meanstd", []), cutpaste_records(variants)
         # compared as printed (3 decimals): a difference in the 4th decimal is no win
-        mine, base = round(mean(rs, "image_auroc"), 3), [round(mean(b, "image_auroc"), 3) for b in (ms, cp)]
+        mine, base = round(mean_of(rs, "image_auroc"), 3), [round(mean_of(b, "image_auroc"), 3) for b in (ms, cp)]
         verdict = above_both(mine, base)
         seeds = ",".join(map(str, sorted({r["seed"] for r in rs})))
         star = "*" if cp and cp[0]["variant"] != CUTPASTE else ""
-        lines.append(f"| {s} | {seeds} | {len(rs)} | {spread(rs)} | {f(mean(ms, 'image_auroc'))} | "
-                     f"{f(mean(cp, 'image_auroc'))}{star} | {verdict} | {f(mean(rs, 'pixel_auroc'))} | "
-                     f"{f(mean(ms, 'pixel_auroc'))} | {f(mean(cp, 'pixel_auroc'))} | "
-                     + " / ".join(f(mean(rs, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+        lines.append(f"| {s} | {seeds} | {len(rs)} | {spread(rs)} | {f(mean_of(ms, 'image_auroc'))} | "
+                     f"{f(mean_of(cp, 'image_auroc'))}{star} | {verdict} | {f(mean_of(rs, 'pixel_auroc'))} | "
+                     f"{f(mean_of(ms, 'pixel_auroc'))} | {f(mean_of(cp, 'pixel_auroc'))} | "
+                     + " / ".join(f(mean_of(rs, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
                      + " |")
     return "\n".join(lines)
 
@@ -388,7 +387,7 @@ def variant_table(rows: list[dict], columns: dict[str, str], required: tuple[str
 
 
 def above_both(mine: float, base: list[float]) -> str:
-    """"yes" above every baseline, "no" below any, "tie" otherwise (figures compared as printed, 3 decimals)."""
+    """Whether `mine` is above every baseline (yes), below any (no) or neither (tie), compared as printed (3 decimals)."""
     return "yes" if all(mine > b for b in base) else "no" if any(mine < b for b in base) else "tie"
 
 

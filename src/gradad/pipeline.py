@@ -224,21 +224,25 @@ class GRAD:
     def draw_canvases(self, streams: Sequence[torch.Generator], step: Callable[[int], None] | None = None) -> torch.Tensor:
         """One bank of `generation.canvases` full canvases per stream, concatenated bank after bank; each bank takes
         an even share from each of the other denoisers (_canvas_nets) then the final one."""
+        n = self.config.generation.canvases
+        return torch.cat([self._draw_bank(g, step and (lambda i, done=k * n: step(done + i)))
+                          for k, g in enumerate(streams)])
+
+    def _draw_bank(self, g: torch.Generator, step: Callable[[int], None] | None = None) -> torch.Tensor:
+        """One bank: `generation.canvases` canvases, an even share from each denoiser."""
         gen = self.config.generation
         size = self.config.image_size
         nets = [*(net for _, net in self._canvas_nets), self.patchdiff.ema]
         canvases = []
         bounds = np.linspace(0, gen.canvases, len(nets) + 1).round().astype(int)
-        for k, g in enumerate(streams):
-            done = k * gen.canvases
-            for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
-                # the first `canvas_margin_share` of each denoiser's canvases are drawn inside the margin, the rest not
-                split = lo + round(gen.canvas_margin_share * (hi - lo))
-                for a, b, margin in ((lo, split, gen.canvas_margin), (split, hi, 0)):
-                    for i in range(a, b, 4):
-                        canvases.append(self.patchdiff.sample_canvas(min(4, b - i), size, g, net=net, margin=margin))
-                        if step:
-                            step(done + min(i + 4, b))
+        for net, lo, hi in zip(nets, bounds[:-1], bounds[1:]):
+            # the first `canvas_margin_share` of each denoiser's canvases are drawn inside the margin, the rest without
+            split = lo + round(gen.canvas_margin_share * (hi - lo))
+            for a, b, margin in ((lo, split, gen.canvas_margin), (split, hi, 0)):
+                for i in range(a, b, 4):
+                    canvases.append(self.patchdiff.sample_canvas(min(4, b - i), size, g, net=net, margin=margin))
+                    if step:
+                        step(min(i + 4, b))
         return torch.cat(canvases)
 
     def renoise_copies(self, x: torch.Tensor, step: Callable[[int], None] | None = None) -> torch.Tensor:
