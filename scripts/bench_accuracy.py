@@ -304,6 +304,8 @@ DEFAULT = "grad-difference"
 # one detector on one bank (`--tag banks1 --set generation.banks=1`): the default until session 12, whose draws K*B ...
 # K*B + B - 1 are the members of the default's draw K (B = the default's banks; --assemble)
 SINGLE = "grad-difference-banks1"
+# the records made without colour matching (detector.match = 0, the default until session 13) carry this suffix
+UNMATCHED = "-match0"
 CUTPASTE = "cutpaste"  # the baseline: the same detector and calibration, trained on cut-and-paste negatives
 
 
@@ -422,16 +424,42 @@ def banks_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-# the reweighting ablation: each method's single detector on the default configuration's first bank (same PatchDiff)
-REWEIGHTING = {"uniform": "grad-uniform-banks1", "difference (default)": SINGLE, "belief": "grad-belief-banks1",
+# the reweighting ablation: each method's single detector on the default configuration's first bank (same PatchDiff),
+# measured without colour matching (sessions 11-12); the matched default's single detector beside them
+REWEIGHTING = {"uniform": "grad-uniform-banks1" + UNMATCHED, "difference": SINGLE + UNMATCHED,
+               "belief": "grad-belief-banks1" + UNMATCHED, "difference, colour matched (default)": SINGLE,
                "mean/std": "meanstd", "cut-and-paste": CUTPASTE}
 
 
 # the canvas margin measured over several draws of the bank from one PatchDiff (scripts/redraw_bank.py); sessions 10-11
 # (margin 16 is the default since session 11: the single detectors' draws fill those columns where redraw_bank drew none)
 MARGIN_DRAWS = {f"{label}, draw {k}": (f"grad-difference-c24-m{m}-draw{k}-offb",) + (
-                    (SINGLE + (f"-draw{k}" if k else ""),) if m else ())
+                    (SINGLE + UNMATCHED + (f"-draw{k}" if k else ""),) if m else ())
                 for label, m in (("no margin", 0), ("margin 16", 16)) for k in range(3)}
+
+
+def match_table(rows: list[dict]) -> str:
+    """One row per set measured both ways: single detectors draw by draw (same canvases, initial weights and
+    batches) and the average of three, without and with colour matching (detector.match)."""
+    lines = ["| set | one detector, draws 0 / 1 / 2: without -> with matching | mean of the draws: without -> with | "
+             "the average of three: without -> with | pixel AUROC of the average: without -> with | "
+             "fingerprint of the average with matching (training / validation / good test) |",
+             "|---|---|---|---|---|---|"]
+    f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
+    for s, variants in sorted(by_set(rows).items()):
+        before, after = default_rows(variants, SINGLE + UNMATCHED), default_rows(variants, SINGLE)
+        if not before or not after:
+            continue
+        draws = " / ".join(
+            f"{f(mean_of(variants.get(SINGLE + UNMATCHED + d, []), 'image_auroc'))} -> "
+            f"{f(mean_of(variants.get(SINGLE + d, []), 'image_auroc'))}" for d in ("", "-draw1", "-draw2"))
+        avg0, avg1 = default_rows(variants, DEFAULT + UNMATCHED), default_rows(variants, DEFAULT)
+        lines.append(f"| {s} | {draws} | {f(mean_of(before, 'image_auroc'))} -> {f(mean_of(after, 'image_auroc'))} | "
+                     f"{f(mean_of(avg0, 'image_auroc'))} -> {f(mean_of(avg1, 'image_auroc'))} | "
+                     f"{f(mean_of(avg0, 'pixel_auroc'))} -> {f(mean_of(avg1, 'pixel_auroc'))} | "
+                     + " / ".join(f(mean_of(avg1, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+                     + " |")
+    return "\n".join(lines)
 
 
 def margin_draws_ablation(rows: list[dict]) -> str:
@@ -482,7 +510,8 @@ def write_markdown(md: Path, command: str) -> None:
             f"- Machine: {cpu}; data: ../shared/data "
             f"(downsampled copies, see its README); profile `cpu` (128 px) with the overrides in the command.\n"
             f"- `{DEFAULT}` is the default configuration (since session 12: three canvas banks, one detector each, "
-            f"their maps averaged); `{SINGLE}` one detector on one bank (the default until session 12); `-drawK` the "
+            f"their maps averaged; since session 13 with colour matching, records without it end in `{UNMATCHED}`); "
+            f"`{SINGLE}` one detector on one bank (the default until session 12); `-drawK` the "
             f"same PatchDiff's banks drawn again with other noise (`--draws`), whose detectors are trained afresh. The "
             f"default's records were assembled from the single detectors' draws (`--assemble 3`: draws 0-2 are the "
             f"members of the default's draw 0). GRAD variants share PatchDiff per (set, seed). "
@@ -494,9 +523,14 @@ def write_markdown(md: Path, command: str) -> None:
             f"draws of the banks; each model averages three detectors):\n\n{summary(rows)}\n\n"
             f"One detector against the average of three, one per bank (the default), per set; the single detectors' "
             f"draws 0-2 are the members of the average (in brackets: how many single draws):\n\n{banks_table(rows)}\n\n"
-            f"Reweighting ablation, one detector on the default configuration's first bank (draw 0), image AUROC (fp = fingerprint "
+            f"Reweighting ablation, one detector on the default configuration's first bank (draw 0), without colour "
+            f"matching (made before it was the default), the matched default beside them, image AUROC (fp = fingerprint "
             f"check at training / validation re-checked / good test images, target <= 0.65):\n\n"
             f"{variant_table(rows, REWEIGHTING, ('uniform', 'belief'))}\n\n"
+            f"Colour matching (`detector.match`, the default since session 13): each pasted canvas region shifted to the "
+            f"mean colour of what it covers. Records without it carry the suffix `{UNMATCHED}`; the single detectors "
+            f"of one draw differ only in that (same PatchDiff, canvases, initial weights and batches):\n\n"
+            f"{match_table(rows)}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

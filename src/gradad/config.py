@@ -105,6 +105,13 @@ class DetectorConfig:
     whole_renoised: float = 0.25  # fraction of normals replaced by whole re-noised copies
     jitter: float = 0.5  # probability of blur/noise applied identically to both classes
     partial_fraction: float = 0.5  # share of batch images whose contrastive content is a partial sample, when there are any
+    # the share of pasted canvas regions whose colour is matched to what they cover: each channel of the canvas is
+    # shifted so its mean inside the region equals the covered image's mean there, so the two classes differ in
+    # structure, not in brightness (canvases drawn from noise are often brighter or darker than the real images:
+    # magnetic tile's by 0.37 on average). 1 is the default since session 13 (BENCHMARKS.md): with the same canvases,
+    # initial weights and batches, PIPED BRG03's three single detectors 0.874 / 0.970 / 0.896 -> 0.965 / 0.971 /
+    # 0.997, their average 0.945 -> 0.984. Files without the key: 0
+    match: float = 1.0
     smoothing_sigma: float = 2.0  # Gaussian smoothing of the upsampled map, in working-resolution pixels
     score: str = "max"  # image score from the map: "max" or "topk"
     topk: float = 0.01
@@ -118,7 +125,8 @@ class DetectorConfig:
 
 # settings added after model files were first written, with the value every file without them was made with
 ADDED_LATER = {("detector", "coords"): False, ("detector", "offset"): "none", ("generation", "canvas_margin"): 0,
-               ("patchdiff", "start"): "model", ("generation", "banks"): 1}
+               ("patchdiff", "start"): "model", ("generation", "banks"): 1,
+               ("detector", "match"): 0.0}
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Training the detector: normal images against reweighted contrastive patterns, fingerprint balanced.
 
 Each batch holds real normal images. Into about half of them, PatchDiff full-canvas content is blended
-inside random smooth regions (the contrastive patterns, label = the soft region). Into every image, the
+inside random smooth regions (the contrastive patterns, label = the soft region), shifted to the mean colour
+of what it covers (`match`), so it differs from the image in structure, not in brightness. Into every image, the
 image's own lightly re-noised copy is blended inside other regions labelled normal (the control): PatchDiff's
 low-level fingerprint then appears on both sides, so the only thing that separates the classes is
 structure. Some normals are replaced whole by re-noised copies for the same reason. Blur or noise is
@@ -99,6 +100,13 @@ class RegionSampler:
         return m
 
 
+def match_colour(canvas: torch.Tensor, under: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """`canvas` shifted per image and channel so its mean inside the soft `region` equals that of `under`."""
+    area = region.sum((-2, -1), keepdim=True).clamp_min(1e-6)
+    shift = ((under - canvas) * region).sum((-2, -1), keepdim=True) / area
+    return (canvas + shift).clamp(-1, 1)
+
+
 def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, regions: RegionSampler,
                       g: torch.Generator):
     """Assemble one batch: (composite, real, target, control) with target/control at the detector's stride."""
@@ -125,6 +133,9 @@ def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConf
     if aligned.any():
         canvas[aligned] = bank.partials[pick[aligned]]
     anom = regions(b) * (torch.rand(b, generator=g) < 0.5).view(-1, 1, 1, 1).float()
+    if cfg.match > 0:
+        chosen = (~aligned if cfg.match >= 1 else (torch.rand(b, generator=g) < cfg.match) & ~aligned).view(-1, 1, 1, 1)
+        canvas = torch.where(chosen, match_colour(canvas, x, anom), canvas)
     x = x * (1 - anom) + canvas * anom
 
     x = jitter(x, cfg.jitter, g)

@@ -1,0 +1,32 @@
+"""The detector's training batches: where contrastive content goes and what it keeps of the generated canvases."""
+import torch
+
+from gradad.config import profile
+from gradad.detector.train import PatternBank, RegionSampler, contrastive_batch
+
+
+def _batch(match: float):
+    """One batch of dark flat images with bright textured canvases pasted in, nothing else changing the images."""
+    cfg = profile("cpu").detector
+    cfg = type(cfg)(**{**cfg.__dict__, "match": match, "jitter": 0.0, "whole_renoised": 0.0, "batch_size": 32})
+    g = torch.Generator().manual_seed(0)
+    images = torch.full((4, 3, 64, 64), -0.5)
+    texture = 0.2 * torch.sin(torch.arange(64.0) / 2).view(1, 1, 1, 64).expand(6, 3, 64, 64)
+    bank = PatternBank(canvases=0.6 + texture, renoised=images[:, None].clone())
+    x, real, target, _ = contrastive_batch(images, bank, cfg, RegionSampler(64, cfg, g), g)
+    return x, real, target
+
+
+def test_matched_canvases_take_the_brightness_of_what_they_cover_and_keep_their_structure():
+    x, real, target = _batch(match=1.0)
+    moved = ((x - real).abs() > 1e-4).expand_as(x)
+    assert target.sum() > 0 and moved.any()
+    # where canvas content went in, the image is as bright as before on average, and the texture is there
+    assert abs(float((x - real)[moved].mean())) < 0.02
+    assert float((x - real)[moved].abs().mean()) > 0.05
+
+
+def test_unmatched_canvases_keep_their_own_brightness():
+    x, real, _ = _batch(match=0.0)
+    moved = (x - real).abs() > 1e-4
+    assert float((x - real)[moved].mean()) > 0.3
