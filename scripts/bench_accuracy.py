@@ -338,6 +338,12 @@ def mean_of(recs: list[dict], key: str) -> float:
     return float(np.mean([r[key] for r in recs if r.get(key) is not None] or [np.nan]))
 
 
+def fingerprint_cells(recs: list[dict]) -> str:
+    """The fingerprint check's three measures (at training / validation re-checked / good test images), means."""
+    return " / ".join("–" if np.isnan(v) else f"{v:.3f}" for v in (
+        mean_of(recs, k) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good")))
+
+
 def spread(recs: list[dict], key: str = "image_auroc") -> str:
     """The mean of `key` over the records, with its range (min-max) when there are several."""
     vals = [r[key] for r in recs]
@@ -352,6 +358,8 @@ def summary(rows: list[dict]) -> str:
              "validation re-checked / good test images |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s, variants in sorted(by_set(rows).items()):
         rs = default_rows(variants)
+        if not rs:  # a set not yet measured with colour matching: the default before it, marked
+            rs, s = default_rows(variants, DEFAULT + UNMATCHED), f"{s} (without colour matching)"
         if not rs:
             continue
         f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
@@ -364,7 +372,7 @@ def summary(rows: list[dict]) -> str:
         lines.append(f"| {s} | {seeds} | {len(rs)} | {spread(rs)} | {f(mean_of(ms, 'image_auroc'))} | "
                      f"{f(mean_of(cp, 'image_auroc'))}{star} | {verdict} | {f(mean_of(rs, 'pixel_auroc'))} | "
                      f"{f(mean_of(ms, 'pixel_auroc'))} | {f(mean_of(cp, 'pixel_auroc'))} | "
-                     + " / ".join(f(mean_of(rs, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+                     + fingerprint_cells(rs)
                      + " |")
     return "\n".join(lines)
 
@@ -419,16 +427,16 @@ def banks_table(rows: list[dict]) -> str:
                      f"{f(mean_of(variants.get(CUTPASTE, []), 'image_auroc'))} | "
                      f"{f(mean_of(variants.get(CUTPASTE + '-banks3', []), 'image_auroc'))} | {verdict} | "
                      f"{f(mean_of(one, 'pixel_auroc'))} / {f(mean_of(avg, 'pixel_auroc'))} | "
-                     + " / ".join(f(mean_of(avg, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+                     + fingerprint_cells(avg)
                      + f" | {mean_of(one, 'inference_ms_per_image'):.1f} / {mean_of(avg, 'inference_ms_per_image'):.1f} |")
     return "\n".join(lines)
 
 
 # the reweighting ablation: each method's single detector on the default configuration's first bank (same PatchDiff),
-# measured without colour matching (sessions 11-12); the matched default's single detector beside them
-REWEIGHTING = {"uniform": "grad-uniform-banks1" + UNMATCHED, "difference": SINGLE + UNMATCHED,
-               "belief": "grad-belief-banks1" + UNMATCHED, "difference, colour matched (default)": SINGLE,
-               "mean/std": "meanstd", "cut-and-paste": CUTPASTE}
+# with colour matching (the default since session 13) and without (sessions 11-12)
+REWEIGHTING = {"uniform": "grad-uniform-banks1", "difference (default)": SINGLE, "belief": "grad-belief-banks1",
+               "unmatched: uniform": "grad-uniform-banks1" + UNMATCHED, "unmatched: difference": SINGLE + UNMATCHED,
+               "unmatched: belief": "grad-belief-banks1" + UNMATCHED, "mean/std": "meanstd", "cut-and-paste": CUTPASTE}
 
 
 # the canvas margin measured over several draws of the bank from one PatchDiff (scripts/redraw_bank.py); sessions 10-11
@@ -457,7 +465,7 @@ def match_table(rows: list[dict]) -> str:
         lines.append(f"| {s} | {draws} | {f(mean_of(before, 'image_auroc'))} -> {f(mean_of(after, 'image_auroc'))} | "
                      f"{f(mean_of(avg0, 'image_auroc'))} -> {f(mean_of(avg1, 'image_auroc'))} | "
                      f"{f(mean_of(avg0, 'pixel_auroc'))} -> {f(mean_of(avg1, 'pixel_auroc'))} | "
-                     + " / ".join(f(mean_of(avg1, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
+                     + fingerprint_cells(avg1)
                      + " |")
     return "\n".join(lines)
 
@@ -523,10 +531,10 @@ def write_markdown(md: Path, command: str) -> None:
             f"draws of the banks; each model averages three detectors):\n\n{summary(rows)}\n\n"
             f"One detector against the average of three, one per bank (the default), per set; the single detectors' "
             f"draws 0-2 are the members of the average (in brackets: how many single draws):\n\n{banks_table(rows)}\n\n"
-            f"Reweighting ablation, one detector on the default configuration's first bank (draw 0), without colour "
-            f"matching (made before it was the default), the matched default beside them, image AUROC (fp = fingerprint "
+            f"Reweighting ablation, one detector on the default configuration's first bank (draw 0), with colour "
+            f"matching (the default) and without it (\"unmatched\", sessions 11-12), image AUROC (fp = fingerprint "
             f"check at training / validation re-checked / good test images, target <= 0.65):\n\n"
-            f"{variant_table(rows, REWEIGHTING, ('uniform', 'belief'))}\n\n"
+            f"{variant_table(rows, REWEIGHTING, ('uniform', 'belief', 'unmatched: uniform', 'unmatched: belief'))}\n\n"
             f"Colour matching (`detector.match`, the default since session 13): each pasted canvas region shifted to the "
             f"mean colour of what it covers. Records without it carry the suffix `{UNMATCHED}`; the single detectors "
             f"of one draw differ only in that (same PatchDiff, canvases, initial weights and batches):\n\n"

@@ -6,7 +6,6 @@ belong; sampled on a whole canvas it keeps local structure and breaks global str
 from __future__ import annotations
 
 import copy
-import time
 from typing import Callable
 
 import numpy as np
