@@ -295,7 +295,8 @@ def refingerprint(out: Path, sets: list[str], variants: list[str]) -> None:
 
 
 def fmt(v) -> str:
-    return "–" if v is None else f"{v:.3f}"
+    """A table cell: three decimals, "–" for a missing value (None or NaN, the mean of no records)."""
+    return "–" if v is None or np.isnan(v) else f"{v:.3f}"
 
 
 # the default configuration's variant names: a plain run of this script, and the same PatchDiff's banks drawn again
@@ -340,8 +341,7 @@ def mean_of(recs: list[dict], key: str) -> float:
 
 def fingerprint_cells(recs: list[dict]) -> str:
     """The fingerprint check's three measures (at training / validation re-checked / good test images), means."""
-    return " / ".join("–" if np.isnan(v) else f"{v:.3f}" for v in (
-        mean_of(recs, k) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good")))
+    return " / ".join(fmt(mean_of(recs, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
 
 
 def spread(recs: list[dict], key: str = "image_auroc") -> str:
@@ -362,16 +362,15 @@ def summary(rows: list[dict]) -> str:
             rs, s = default_rows(variants, DEFAULT + UNMATCHED), f"{s} (without colour matching)"
         if not rs:
             continue
-        f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
         ms, cp = variants.get("meanstd", []), cutpaste_records(variants)
         # compared as printed (3 decimals): a difference in the 4th decimal is no win
         mine, base = round(mean_of(rs, "image_auroc"), 3), [round(mean_of(b, "image_auroc"), 3) for b in (ms, cp)]
         verdict = above_both(mine, base)
         seeds = ",".join(map(str, sorted({r["seed"] for r in rs})))
         star = "*" if cp and cp[0]["variant"] != CUTPASTE else ""
-        lines.append(f"| {s} | {seeds} | {len(rs)} | {spread(rs)} | {f(mean_of(ms, 'image_auroc'))} | "
-                     f"{f(mean_of(cp, 'image_auroc'))}{star} | {verdict} | {f(mean_of(rs, 'pixel_auroc'))} | "
-                     f"{f(mean_of(ms, 'pixel_auroc'))} | {f(mean_of(cp, 'pixel_auroc'))} | "
+        lines.append(f"| {s} | {seeds} | {len(rs)} | {spread(rs)} | {fmt(mean_of(ms, 'image_auroc'))} | "
+                     f"{fmt(mean_of(cp, 'image_auroc'))}{star} | {verdict} | {fmt(mean_of(rs, 'pixel_auroc'))} | "
+                     f"{fmt(mean_of(ms, 'pixel_auroc'))} | {fmt(mean_of(cp, 'pixel_auroc'))} | "
                      + fingerprint_cells(rs)
                      + " |")
     return "\n".join(lines)
@@ -414,7 +413,6 @@ def banks_table(rows: list[dict]) -> str:
              "| pixel AUROC: one / average "
              "| fingerprint of the average (training / validation / good test) | ms / image: one / average |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
     for s, variants in sorted(by_set(rows).items()):
         one, avg = default_rows(variants, SINGLE), default_rows(variants, DEFAULT)
         if not one or not avg:
@@ -423,10 +421,10 @@ def banks_table(rows: list[dict]) -> str:
         base = [round(mean_of(recs, "image_auroc"), 3) for recs in (variants.get("meanstd", []), cutpaste_records(variants))]
         verdict = above_both(mine, base)
         lines.append(f"| {s} | {spread(one)} ({len(one)}) | {spread(avg)} | "
-                     f"{mine - mean_of(one, 'image_auroc'):+.3f} | {f(base[0])} | "
-                     f"{f(mean_of(variants.get(CUTPASTE, []), 'image_auroc'))} | "
-                     f"{f(mean_of(variants.get(CUTPASTE + '-banks3', []), 'image_auroc'))} | {verdict} | "
-                     f"{f(mean_of(one, 'pixel_auroc'))} / {f(mean_of(avg, 'pixel_auroc'))} | "
+                     f"{mine - mean_of(one, 'image_auroc'):+.3f} | {fmt(base[0])} | "
+                     f"{fmt(mean_of(variants.get(CUTPASTE, []), 'image_auroc'))} | "
+                     f"{fmt(mean_of(variants.get(CUTPASTE + '-banks3', []), 'image_auroc'))} | {verdict} | "
+                     f"{fmt(mean_of(one, 'pixel_auroc'))} / {fmt(mean_of(avg, 'pixel_auroc'))} | "
                      + fingerprint_cells(avg)
                      + f" | {mean_of(one, 'inference_ms_per_image'):.1f} / {mean_of(avg, 'inference_ms_per_image'):.1f} |")
     return "\n".join(lines)
@@ -453,18 +451,17 @@ def match_table(rows: list[dict]) -> str:
              "the average of three: without -> with | pixel AUROC of the average: without -> with | "
              "fingerprint of the average with matching (training / validation / good test) |",
              "|---|---|---|---|---|---|"]
-    f = lambda v: "–" if np.isnan(v) else f"{v:.3f}"
     for s, variants in sorted(by_set(rows).items()):
         before, after = default_rows(variants, SINGLE + UNMATCHED), default_rows(variants, SINGLE)
         if not before or not after:
             continue
         draws = " / ".join(
-            f"{f(mean_of(variants.get(SINGLE + UNMATCHED + d, []), 'image_auroc'))} -> "
-            f"{f(mean_of(variants.get(SINGLE + d, []), 'image_auroc'))}" for d in ("", "-draw1", "-draw2"))
+            f"{fmt(mean_of(variants.get(SINGLE + UNMATCHED + d, []), 'image_auroc'))} -> "
+            f"{fmt(mean_of(variants.get(SINGLE + d, []), 'image_auroc'))}" for d in ("", "-draw1", "-draw2"))
         avg0, avg1 = default_rows(variants, DEFAULT + UNMATCHED), default_rows(variants, DEFAULT)
-        lines.append(f"| {s} | {draws} | {f(mean_of(before, 'image_auroc'))} -> {f(mean_of(after, 'image_auroc'))} | "
-                     f"{f(mean_of(avg0, 'image_auroc'))} -> {f(mean_of(avg1, 'image_auroc'))} | "
-                     f"{f(mean_of(avg0, 'pixel_auroc'))} -> {f(mean_of(avg1, 'pixel_auroc'))} | "
+        lines.append(f"| {s} | {draws} | {fmt(mean_of(before, 'image_auroc'))} -> {fmt(mean_of(after, 'image_auroc'))} | "
+                     f"{fmt(mean_of(avg0, 'image_auroc'))} -> {fmt(mean_of(avg1, 'image_auroc'))} | "
+                     f"{fmt(mean_of(avg0, 'pixel_auroc'))} -> {fmt(mean_of(avg1, 'pixel_auroc'))} | "
                      + fingerprint_cells(avg1)
                      + " |")
     return "\n".join(lines)

@@ -7,8 +7,8 @@ from gradad.detector.train import PatternBank, RegionSampler, contrastive_batch
 
 def _batch(match: float):
     """One batch of dark flat images with bright textured canvases pasted in, nothing else changing the images."""
-    cfg = profile("cpu").detector
-    cfg = type(cfg)(**{**cfg.__dict__, "match": match, "jitter": 0.0, "whole_renoised": 0.0, "batch_size": 32})
+    cfg = profile("cpu").replace(**{"detector.match": match, "detector.jitter": 0.0, "detector.whole_renoised": 0.0,
+                                    "detector.batch_size": 32}).detector
     g = torch.Generator().manual_seed(0)
     images = torch.full((4, 3, 64, 64), -0.5)
     texture = 0.2 * torch.sin(torch.arange(64.0) / 2).view(1, 1, 1, 64).expand(6, 3, 64, 64)
