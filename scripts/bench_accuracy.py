@@ -67,6 +67,7 @@ def grad_result(model: GRAD, data, groups, val: list, good: list, seed: int, ban
     preds, ms = predict_samples(model, data.test)
     return metrics(data, groups, [p.score for p in preds], [p.anomaly_map for p in preds]) | {
         "fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
+        "detector_retries": model.info["detector_retries"], "detector_failed": model.info["detector_failed"],
         "inference_ms_per_image": ms, "bank": bank} | fingerprints(model, val, good, seed)
 
 
@@ -108,7 +109,8 @@ def run_set(name: str, seed: int, methods: list[str], out: Path, overrides: dict
         m = cutpaste_model(cfg.replace(**{"generation.banks": cutpaste_banks}), train, val)
         preds, _ = predict_samples(m, data.test)
         save(cutpaste, metrics(data, groups, [p.score for p in preds], [p.anomaly_map for p in preds])
-             | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None})
+             | {"detector_s": time.perf_counter() - t0, "fingerprint_auroc": None,
+                "detector_retries": m.info["detector_retries"], "detector_failed": m.info["detector_failed"]})
         if save_models:
             m.save(folder / f"{cutpaste}.model", with_bank=False)
 

@@ -30,3 +30,12 @@ def test_unmatched_canvases_keep_their_own_brightness():
     x, real, _ = _batch(match=0.0)
     moved = (x - real).abs() > 1e-4
     assert float((x - real)[moved].mean()) > 0.3
+
+
+def test_a_share_of_matched_canvases_leaves_the_others_their_own_brightness():
+    x, real, _ = _batch(match=0.5)
+    moved = ((x - real).abs() > 1e-4).flatten(1)
+    shift = [float((x - real).flatten(1)[i][moved[i]].mean()) for i in range(len(x)) if moved[i].any()]
+    matched = [abs(s) < 0.05 for s in shift]
+    assert any(matched) and not all(matched)
+    assert all(s > 0.3 for s, m in zip(shift, matched) if not m)

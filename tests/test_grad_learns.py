@@ -52,3 +52,4 @@ def test_mini_grad_detects_demo_anomalies_and_ignores_the_fingerprint(tmp_path, 
     assert r["auroc_logical"] >= 0.8 and r["auroc_structural"] >= 0.6, r
     assert model.info["fingerprint_auroc"] <= 0.8, model.info["fingerprint_auroc"]
     assert model.info["receptive_field"] <= model.config.patchdiff.receptive_field
+    assert model.info["detector_retries"] == [] and model.info["detector_failed"] == []  # it learned the first time

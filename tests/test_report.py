@@ -83,6 +83,14 @@ def test_a_restored_patchdiff_collapse_is_in_the_report(tiny_run, tmp_path):
     assert "PatchDiff collapse" not in write_training_report(tmp_path / "b", tiny_run.model).read_text(encoding="utf-8")
 
 
+def test_a_detector_that_learned_nothing_is_in_the_report(tiny_run, tmp_path):
+    model = copy.copy(tiny_run.model)
+    model.info = dict(model.info, detector_retries=[1, 1], detector_failed=[1])
+    html = write_training_report(tmp_path, model).read_text(encoding="utf-8")
+    assert "detector 1: it learned nothing the first time" in html and "DETECTOR LEARNED NOTHING" in html
+    assert "learned nothing" not in write_training_report(tmp_path / "b", tiny_run.model).read_text(encoding="utf-8")
+
+
 def test_generate_writes_gallery_and_samples(tiny_run, tmp_path):
     result = CliRunner().invoke(app, ["generate", "--model", str(tiny_run.run), "--out", str(tmp_path), "--n", "3"])
     assert result.exit_code == 0, result.output

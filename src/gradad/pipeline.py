@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,7 +23,7 @@ from gradad import __version__, modelfile, thresholds
 from gradad.config import GRADConfig, profile
 from gradad.detector.network import Ensemble, build
 from gradad.detector.postprocess import map_offset
-from gradad.detector.train import PatternBank, train_detector
+from gradad.detector.train import PatternBank, learned_nothing, train_detector
 from gradad.patchdiff import PatchDiff
 from gradad.preprocess import to_tensor
 
@@ -34,6 +35,7 @@ RENOISE_KEYS = ("renoise_t", "renoise_per_image", "renoise_margin")  # ... that 
 # ... that only the canvases depend on (section, keys): a checkpoint that keeps its denoisers draws them again
 CANVAS_KEYS = (("generation", ("canvases", "canvas_margin", "canvas_margin_share", "banks")), ("patchdiff", ("sample_steps", "start")))
 STREAMS = (*PHASES, "renoise")  # one random stream each (_generator)
+DETECTOR_RETRIES = 2  # further trainings of a detector that learned nothing (gradad.detector.train.learned_nothing)
 FINGERPRINT_T = 100  # noise level of the fingerprint check: a few denoising steps, structure intact
 # re-noised copies in the fingerprint check: each held-out image is re-noised with fresh noise until there are at least
 # this many (at most 8 per image), so a check on 4 PIPED validation images moves in steps of 1/128, not 1/16
@@ -138,14 +140,29 @@ class GRAD:
         banks = cfg.generation.banks
         share = len(self.bank.canvases) // banks
         step = self._phase(progress, "detector")
-        members, curves = [], []
+        members, curves, retried, failed = [], [], [], []
         for k in range(banks):
-            torch.manual_seed(cfg.seed)
             bank = dataclasses.replace(self.bank, canvases=self.bank.canvases[k * share:(k + 1) * share])
-            net, curve = train_detector(x, bank, cfg.detector, cfg.reweight, _generator(cfg.seed, "detector"),
-                                        self.device, step and (lambda i, n, loss, k=k: step(k * n + i, banks * n, loss)))
+            # a detector that ended at the constant prediction's loss learned nothing: it is trained again from other
+            # initial weights and batches (same bank), at most DETECTOR_RETRIES times
+            for attempt in range(1 + DETECTOR_RETRIES):
+                g = _generator(cfg.seed, "detector") if attempt == 0 else retry_generator(cfg.seed, attempt)
+                torch.manual_seed(cfg.seed if attempt == 0 else int(g.initial_seed()))
+                net, curve = train_detector(x, bank, cfg.detector, cfg.reweight, g, self.device,
+                                            step and (lambda i, n, loss, k=k: step(k * n + i, banks * n, loss)))
+                if not learned_nothing(curve):
+                    break
+            retried += [k] * attempt
+            if learned_nothing(curve):
+                failed.append(k)
             members.append(net)
             curves.append(curve)
+        self.info["detector_retries"], self.info["detector_failed"] = retried, failed
+        if failed:
+            warnings.warn(f"detector(s) {failed} of {banks} learned nothing from the contrastive patterns, even after "
+                          f"{DETECTOR_RETRIES} retries (training loss at the constant prediction's): "
+                          + ("the model cannot find anomalies" if len(failed) == banks else
+                             "they add a constant to the averaged map and nothing else"), RuntimeWarning)
         self.detector = members[0] if banks == 1 else Ensemble(members).eval()
         self.info["detector_loss"] = _thin(list(np.mean(curves, axis=0)))  # the members' mean loss at each step
         self.info["detector_steps"] = len(curves[0])  # detector_steps(): fewer than detector.steps on a small set
@@ -429,6 +446,11 @@ def to_predictions(maps: np.ndarray, scores: np.ndarray, threshold: float | None
 def _generator(seed: int, phase: str) -> torch.Generator:
     """One random stream per phase, so a resumed or re-run phase draws exactly what it drew the first time."""
     return torch.Generator().manual_seed(seed * 1000 + STREAMS.index(phase))
+
+
+def retry_generator(seed: int, attempt: int) -> torch.Generator:
+    """The random stream (batches; its seed also seeds the initial weights) of a detector's retry `attempt` >= 1."""
+    return torch.Generator().manual_seed(seed * 1000 + 900 + attempt)
 
 
 def bank_generator(seed: int, k: int) -> torch.Generator:

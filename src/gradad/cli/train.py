@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -20,11 +21,16 @@ PolarityOpt = typer.Option("auto", "--mask-polarity", help="Which mask value mar
 
 
 def restore_notes(info: dict) -> list[str]:
-    """One line per PatchDiff training collapse that was brought back (PatchDiff.fit), so the user knows."""
+    """One line per PatchDiff training collapse that was brought back (PatchDiff.fit) and per detector that learned
+    nothing and was trained again or never learned (GRAD.fit_detector), so the user knows."""
     from gradad.patchdiff import restore_source
 
+    retries, failed = info.get("detector_retries", []), info.get("detector_failed", [])
     return [f"PatchDiff{restore_source(r)} training collapsed at step {r['step']} (loss back at {r['loss']:.2f}) and was "
-            f"restored from step {r['restored_to']} with half the learning rate" for r in info.get("patchdiff_restores", [])]
+            f"restored from step {r['restored_to']} with half the learning rate" for r in info.get("patchdiff_restores", [])] + [
+        f"detector {k} learned nothing (training loss at a constant prediction's) and was trained again "
+        f"({retries.count(k)} time(s)){': it never learned, so it cannot find anomalies' if k in failed else ''}"
+        for k in sorted(set(retries))]
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -89,7 +95,8 @@ def train(
     for note in ds.notes:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     console.print(f"training on {ds.dataset}/{ds.category}: {len(ds.train)} train, {len(ds.val)} validation images")
-    with phase_progress() as progress:
+    with phase_progress() as progress, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"detector\(s\) .* learned nothing")  # a note below says it
         model = train_category(ds, cfg, out, progress)
     t = model.info["timings_s"]
     console.print("timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()))

@@ -11,6 +11,7 @@ average of the weights (BatchNorm statistics too) rather than the last ones.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -149,6 +150,21 @@ def detector_steps(cfg: DetectorConfig, n_images: int) -> int:
     [min_steps, steps]; `steps` always wins, so a short profile stays short."""
     n = cfg.steps if not cfg.passes else -(-cfg.passes * n_images // cfg.batch_size)
     return min(cfg.steps, max(cfg.min_steps, n))
+
+
+# the training loss of a detector that predicts the same probability everywhere: its three balanced terms (normal,
+# contrastive, control cells) are then best served by 1/3, so 2 ln(3/2) + ln 3 = 1.910. A detector that ends near it
+# learned nothing: seen on PIPED BRG01 (one of three colour-matched banks) and on the cut-and-paste baseline of the
+# PIPED reflected-light sets, whose pasted content is as flat as the paper it covers (BENCHMARKS.md, session 14)
+CONSTANT_LOSS = 2 * math.log(1.5) + math.log(3.0)
+
+
+def learned_nothing(losses: list[float], tail: float = 0.1, margin: float = 0.95, min_steps: int = 100) -> bool:
+    """Whether a training of at least `min_steps` steps ended at the constant prediction's loss or above: the mean
+    of its last `tail` of steps is at least `margin` x CONSTANT_LOSS (healthy detectors of the benchmark end at
+    0.1-1.4, the cut-and-paste baseline's at up to 1.72). Shorter trainings (tests, smoke runs) are not judged."""
+    end = losses[-max(1, int(len(losses) * tail)):]
+    return len(losses) >= min_steps and sum(end) / len(end) >= margin * CONSTANT_LOSS
 
 
 def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, rw: ReweightConfig,

@@ -171,6 +171,12 @@ def _training(model, run_dir: Path, samples) -> dict:
                   # training that collapsed and was brought back (PatchDiff.fit): the user should know it happened
                   *[("PatchDiff collapse restored", f"at step {r['step']}, from step {r['restored_to']}, learning rate "
                      f"halved{restore_source(r)}") for r in model.info.get("patchdiff_restores", [])],
+                  # detectors that learned nothing and were trained again, or never learned (GRAD.fit_detector)
+                  *[("detector trained again", f"detector {k}: it learned nothing the first time")
+                    for k in sorted(set(model.info.get("detector_retries", [])))],
+                  *[("DETECTOR LEARNED NOTHING", f"detector {k}: its training ended at the loss of a constant "
+                     "prediction, even after retries; see the detector loss above")
+                    for k in model.info.get("detector_failed", [])],
                   *[(k.replace("_", " "), str(v)) for k, v in (model.info.get("data") or {}).items()]],
     }
 
