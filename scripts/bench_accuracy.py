@@ -228,19 +228,23 @@ def recalibrate(out: Path, sets: list[str], variants: list[str], tag: str, overr
               flush=True)
 
 
-def assemble(out: Path, sets: list[str], seeds: list[int], banks: int, draws: int, save_models: bool) -> None:
+def assemble(out: Path, sets: list[str], seeds: list[int], banks: int, draws: int, save_models: bool,
+             tag: str = "") -> None:
     """Record draw D of the default with `generation.banks=B` (B = `banks`, the default's own count; another count is
-    recorded as `grad-difference-banks<B>`) from the saved single detectors of draws D*B ... D*B + B - 1 (SINGLE):
+    recorded as `grad-difference-banks<B>`) from the saved single detectors of draws D*B ... D*B + B - 1 (SINGLE;
+    with `tag` T, those of `--tag T` runs, grad-difference-T[-drawK], recorded as grad-difference-T-avg<B>):
     averaged as such a model averages its members (gradad.detector.network.Ensemble), then calibrated and evaluated as
     a trained model is. The members are those the run would train: the same initial weights and batches, the canvases
     of its banks (draw_streams), except that a single draw 0 trained on a cached float16 bank differs from a fresh
     run's float32 one by that rounding. Phase timings: the members' generation and detector times added up. Trains
     nothing."""
-    name_of = DEFAULT if banks == profile("cpu").generation.banks else f"{DEFAULT}-banks{banks}"
+    name_of = (f"{DEFAULT}-{tag}-avg{banks}" if tag else
+               DEFAULT if banks == profile("cpu").generation.banks else f"{DEFAULT}-banks{banks}")
+    single = f"{DEFAULT}-{tag}" if tag else SINGLE
     todo = [(name, seed, d) for name in sets for seed in seeds for d in range(draws)]
     for name, seed, draw in todo:
         folder = out / name.replace("/", "__") / f"seed{seed}"
-        members = [SINGLE + (f"-draw{k}" if k else "") for k in range(draw * banks, (draw + 1) * banks)]
+        members = [single + (f"-draw{k}" if k else "") for k in range(draw * banks, (draw + 1) * banks)]
         target = name_of + (f"-draw{draw}" if draw else "")
         if record(folder, target).exists() or not all((folder / f"{m}.model").exists() for m in members):
             continue
@@ -261,7 +265,8 @@ def assemble(out: Path, sets: list[str], seeds: list[int], banks: int, draws: in
         result = grad_result(model, data, groups, val, good_images(data, test), seed,
                              sources[0]["bank"] | {"draw": draw, "banks": banks, "assembled_from": members})
         save_result(folder, result | {"set": name, "seed": seed, "variant": target, "num_test": len(data.test),
-                                      "overrides": {} if name_of == DEFAULT else {"generation.banks": banks}}, COMMAND)
+                                      "overrides": sources[0]["overrides"] | {"generation.banks": banks}
+                                      if name_of != DEFAULT else {}}, COMMAND)
         if save_models:
             model.save(folder / f"{target}.model", with_bank=False)
 
@@ -446,25 +451,38 @@ MARGIN_DRAWS = {f"{label}, draw {k}": (f"grad-difference-c24-m{m}-draw{k}-offb",
                 for label, m in (("no margin", 0), ("margin 16", 16)) for k in range(3)}
 
 
+# a share of 0.5 (`--tag match05 --set generation.banks=1 detector.match=0.5`, session 14): half the pasted regions
+# matched, the others keep their own colour; its averages of three by `--assemble 3 --tag match05`
+HALF = "grad-difference-match05"
+
+
 def match_table(rows: list[dict]) -> str:
-    """One row per set measured both ways: single detectors draw by draw (same canvases, initial weights and
-    batches) and the average of three, without and with colour matching (detector.match)."""
-    lines = ["| set | one detector, draws 0 / 1 / 2: without -> with matching | mean of the draws: without -> with | "
-             "the average of three: without -> with | pixel AUROC of the average: without -> with | "
+    """One row per set measured with and without colour matching: single detectors draw by draw (same canvases,
+    initial weights and batches; a share of 0.5 draws further random numbers) and the average of three, with the
+    share of matched regions (detector.match) 0, 1 (the default) and 0.5 where measured."""
+    lines = ["| set | one detector, draws 0 / 1 / 2: share 0 -> 1 (default), 0.5 | mean of the draws: 0 / 1 / 0.5 | "
+             "the average of three: 0 / 1 / 0.5 | structural AUROC of the average (demo): 0 / 1 / 0.5 | "
+             "pixel AUROC of the average: 0 / 1 / 0.5 | "
              "fingerprint of the average with matching (training / validation / good test) |",
-             "|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|"]
     for s, variants in sorted(by_set(rows).items()):
         before, after = default_rows(variants, SINGLE + UNMATCHED), default_rows(variants, SINGLE)
         if not before or not after:
             continue
+        half = default_rows(variants, HALF)
         draws = " / ".join(
             f"{fmt(mean_of(variants.get(SINGLE + UNMATCHED + d, []), 'image_auroc'))} -> "
-            f"{fmt(mean_of(variants.get(SINGLE + d, []), 'image_auroc'))}" for d in ("", "-draw1", "-draw2"))
-        avg0, avg1 = default_rows(variants, DEFAULT + UNMATCHED), default_rows(variants, DEFAULT)
-        lines.append(f"| {s} | {draws} | {fmt(mean_of(before, 'image_auroc'))} -> {fmt(mean_of(after, 'image_auroc'))} | "
-                     f"{fmt(mean_of(avg0, 'image_auroc'))} -> {fmt(mean_of(avg1, 'image_auroc'))} | "
-                     f"{fmt(mean_of(avg0, 'pixel_auroc'))} -> {fmt(mean_of(avg1, 'pixel_auroc'))} | "
-                     + fingerprint_cells(avg1)
+            f"{fmt(mean_of(variants.get(SINGLE + d, []), 'image_auroc'))}, "
+            f"{fmt(mean_of(variants.get(HALF + d, []), 'image_auroc'))}" for d in ("", "-draw1", "-draw2"))
+        avgs = [default_rows(variants, DEFAULT + UNMATCHED), default_rows(variants, DEFAULT),
+                default_rows(variants, HALF + "-avg3")]
+
+        def three(recs: list[list[dict]], key: str) -> str:
+            return " / ".join(fmt(mean_of(r, key)) for r in recs)
+
+        lines.append(f"| {s} | {draws} | {three([before, after, half], 'image_auroc')} | "
+                     f"{three(avgs, 'image_auroc')} | {three(avgs, 'auroc_structural')} | {three(avgs, 'pixel_auroc')} | "
+                     + fingerprint_cells(avgs[1])
                      + " |")
     return "\n".join(lines)
 
@@ -536,7 +554,9 @@ def write_markdown(md: Path, command: str) -> None:
             f"{variant_table(rows, REWEIGHTING, ('uniform', 'belief', 'unmatched: uniform', 'unmatched: belief'))}\n\n"
             f"Colour matching (`detector.match`, the default since session 13): each pasted canvas region shifted to the "
             f"mean colour of what it covers. Records without it carry the suffix `{UNMATCHED}`; the single detectors "
-            f"of one draw differ only in that (same PatchDiff, canvases, initial weights and batches):\n\n"
+            f"of one draw differ only in that (same PatchDiff, canvases, initial weights and batches). `{HALF}` "
+            f"(session 14): a share of 0.5 of the regions matched (`--tag match05 --set generation.banks=1 "
+            f"detector.match=0.5`; its averages `--assemble 3 --tag match05`):\n\n"
             f"{match_table(rows)}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
@@ -590,7 +610,7 @@ def main() -> None:
     elif a.recalibrate:
         recalibrate(a.out, a.sets, a.recalibrate, a.tag, overrides, a.save_models)
     elif a.assemble:
-        assemble(a.out, a.sets, a.seeds, a.assemble, a.draws, a.save_models)
+        assemble(a.out, a.sets, a.seeds, a.assemble, a.draws, a.save_models, a.tag)
     elif a.refingerprint is not None:
         refingerprint(a.out, a.sets, a.refingerprint or [DEFAULT])
     elif not a.table_only:
