@@ -67,7 +67,8 @@ def grad_result(model: GRAD, data, groups, val: list, good: list, seed: int, ban
     preds, ms = predict_samples(model, data.test)
     return metrics(data, groups, [p.score for p in preds], [p.anomaly_map for p in preds]) | {
         "fingerprint_auroc": model.info["fingerprint_auroc"], "timings_s": model.info["timings_s"],
-        "detector_retries": model.info["detector_retries"], "detector_failed": model.info["detector_failed"],
+        # absent from models made before session 14 (and from averages assembled from them)
+        "detector_retries": model.info.get("detector_retries"), "detector_failed": model.info.get("detector_failed"),
         "inference_ms_per_image": ms, "bank": bank} | fingerprints(model, val, good, seed)
 
 
