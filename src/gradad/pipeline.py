@@ -150,11 +150,11 @@ class GRAD:
                 torch.manual_seed(cfg.seed if attempt == 0 else int(g.initial_seed()))
                 net, curve = train_detector(x, bank, cfg.detector, cfg.reweight, g, self.device,
                                             step and (lambda i, n, loss, k=k: step(k * n + i, banks * n, loss)))
-                if not learned_nothing(curve):
+                dead = learned_nothing(curve)
+                if not dead:
                     break
             retried += [k] * attempt
-            if learned_nothing(curve):
-                failed.append(k)
+            failed += [k] * dead
             members.append(net)
             curves.append(curve)
         self.info["detector_retries"], self.info["detector_failed"] = retried, failed
@@ -162,7 +162,7 @@ class GRAD:
             warnings.warn(f"detector(s) {failed} of {banks} learned nothing from the contrastive patterns, even after "
                           f"{DETECTOR_RETRIES} retries (training loss at the constant prediction's): "
                           + ("the model cannot find anomalies" if len(failed) == banks else
-                             "they add a constant to the averaged map and nothing else"), RuntimeWarning)
+                             "they add little more than a constant to the averaged map"), RuntimeWarning)
         self.detector = members[0] if banks == 1 else Ensemble(members).eval()
         self.info["detector_loss"] = _thin(list(np.mean(curves, axis=0)))  # the members' mean loss at each step
         self.info["detector_steps"] = len(curves[0])  # detector_steps(): fewer than detector.steps on a small set
