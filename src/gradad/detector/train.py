@@ -154,8 +154,9 @@ def detector_steps(cfg: DetectorConfig, n_images: int) -> int:
 
 # the training loss of a detector that predicts the same probability everywhere: its three balanced terms (normal,
 # contrastive, control cells) are then best served by 1/3, so 2 ln(3/2) + ln 3 = 1.910. A detector that ends near it
-# learned nothing: seen on PIPED BRG01 (one of three colour-matched banks) and on the cut-and-paste baseline of the
-# PIPED reflected-light sets, whose pasted content is as flat as the paper it covers (BENCHMARKS.md, session 14)
+# learned nothing: seen on PIPED BRG01 (one of three colour-matched detectors; retrained from other initial weights
+# it learned) and on the cut-and-paste baseline of the PIPED reflected-light sets, whose pasted content is the paper
+# itself (BENCHMARKS.md, session 14)
 CONSTANT_LOSS = 2 * math.log(1.5) + math.log(3.0)
 
 
