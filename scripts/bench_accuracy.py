@@ -347,6 +347,11 @@ def mean_of(recs: list[dict], key: str) -> float:
     return float(np.mean([r[key] for r in recs if r.get(key) is not None] or [np.nan]))
 
 
+def means_of(groups: list[list[dict]], key: str = "image_auroc") -> list[str]:
+    """The mean of `key` over each group of records, formatted."""
+    return [fmt(mean_of(recs, key)) for recs in groups]
+
+
 def fingerprint_cells(recs: list[dict]) -> str:
     """The fingerprint check's three measures (at training / validation re-checked / good test images), means."""
     return " / ".join(fmt(mean_of(recs, k)) for k in ("fingerprint_auroc", "fingerprint_val", "fingerprint_test_good"))
@@ -466,25 +471,17 @@ def match_table(rows: list[dict]) -> str:
              "pixel AUROC of the average: 0 / 1 / 0.5 | "
              "fingerprint of the average with matching (training / validation / good test) |",
              "|---|---|---|---|---|---|---|"]
+    singles, averages = (SINGLE + UNMATCHED, SINGLE, HALF), (DEFAULT + UNMATCHED, DEFAULT, HALF + "-avg3")
     for s, variants in sorted(by_set(rows).items()):
-        before, after = default_rows(variants, SINGLE + UNMATCHED), default_rows(variants, SINGLE)
-        if not before or not after:
+        one = [default_rows(variants, v) for v in singles]
+        if not one[0] or not one[1]:
             continue
-        half = default_rows(variants, HALF)
-        draws = " / ".join(
-            f"{fmt(mean_of(variants.get(SINGLE + UNMATCHED + d, []), 'image_auroc'))} -> "
-            f"{fmt(mean_of(variants.get(SINGLE + d, []), 'image_auroc'))}, "
-            f"{fmt(mean_of(variants.get(HALF + d, []), 'image_auroc'))}" for d in ("", "-draw1", "-draw2"))
-        avgs = [default_rows(variants, DEFAULT + UNMATCHED), default_rows(variants, DEFAULT),
-                default_rows(variants, HALF + "-avg3")]
-
-        def three(recs: list[list[dict]], key: str) -> str:
-            return " / ".join(fmt(mean_of(r, key)) for r in recs)
-
-        lines.append(f"| {s} | {draws} | {three([before, after, half], 'image_auroc')} | "
-                     f"{three(avgs, 'image_auroc')} | {three(avgs, 'auroc_structural')} | {three(avgs, 'pixel_auroc')} | "
-                     + fingerprint_cells(avgs[1])
-                     + " |")
+        avgs = [default_rows(variants, v) for v in averages]
+        draws = " / ".join("{} -> {}, {}".format(*means_of([variants.get(v + d, []) for v in singles]))
+                           for d in ("", "-draw1", "-draw2"))
+        lines.append(f"| {s} | {draws} | " + " | ".join(" / ".join(means_of(recs, key)) for recs, key in (
+            (one, "image_auroc"), (avgs, "image_auroc"), (avgs, "auroc_structural"), (avgs, "pixel_auroc")))
+                     + f" | {fingerprint_cells(avgs[1])} |")
     return "\n".join(lines)
 
 
