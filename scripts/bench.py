@@ -285,7 +285,8 @@ def main() -> None:
         "versions": f"gradad {__version__}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__}",
         "images": described, "batch_size": args.images, "preprocess_ms": pre,
         "weights": f"trained model {args.model}" if args.model else
-        f"untrained (cpu profile detector, width {profile('cpu').detector.width})",
+        f"untrained (the cpu profile's default: {profile('cpu').generation.banks} detectors of width "
+        f"{profile('cpu').detector.width}, their logits averaged in one graph)",
         "rows": rows, "headline": headline(rows, args.sizes[0]), "load_avg_end": machine()["load_avg_1m"],
         "notes": notes,
     }
