@@ -279,14 +279,15 @@ def main() -> None:
         if size == args.sizes[0]:
             rows += peer_rows(args, size)
     notes = [] if args.model else ["untrained gradad weights: speed does not depend on weight values."]
+    cpu = profile("cpu")
     report = {
         "date": datetime.date.today().isoformat(), "machine": info, "threads": args.threads,
         "command": "python scripts/bench.py" + "".join(f" {a}" for a in sys.argv[1:]),
         "versions": f"gradad {__version__}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__}",
         "images": described, "batch_size": args.images, "preprocess_ms": pre,
         "weights": f"trained model {args.model}" if args.model else
-        f"untrained (the cpu profile's default: {profile('cpu').generation.banks} detectors of width "
-        f"{profile('cpu').detector.width}, their logits averaged in one graph)",
+        f"untrained (the cpu profile's default: {cpu.generation.banks} detectors of width {cpu.detector.width}, "
+        f"their logits averaged in one graph)",
         "rows": rows, "headline": headline(rows, args.sizes[0]), "load_avg_end": machine()["load_avg_1m"],
         "notes": notes,
     }
