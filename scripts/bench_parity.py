@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gradad.data import load_category
 from gradad.evaluation import evaluate_category
 from gradad.export import OnnxBackend, export_onnx, inference_graph
 from gradad.pipeline import GRAD
@@ -34,11 +33,10 @@ from gradad.workflow import read_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import quantize_int8  # noqa: E402
-from bench_accuracy import record  # noqa: E402
+from bench_accuracy import load_set, record  # noqa: E402
 from benchlib import machine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 START, END = "<!-- parity:start -->", "<!-- parity:end -->"
 TOLERANCE = 0.002  # the bound on AUROC lost by speed work
 
@@ -68,12 +66,7 @@ def onnx_paths(model: GRAD, calibration: np.ndarray, folder: Path):
 def compare(model_dir: Path, threads: int) -> dict:
     result = json.loads(record(model_dir.parent, model_dir.stem).read_text())
     name = result["set"]
-    if name == "demo":
-        from gradad.data.demo import DEFECT_GROUPS, write_demo
-
-        data, groups = load_category(write_demo(model_dir.parents[2] / "demo_data")), DEFECT_GROUPS
-    else:
-        data, groups = load_category(SHARED / name), None
+    data, groups = load_set(name, model_dir.parents[2])
     model = GRAD.load(model_dir, device="cpu")
     size = model.config.image_size
     x = to_tensor(read_images(data.test), size).numpy()
