@@ -1,6 +1,6 @@
 """Offline image-score ablation on saved models: the map's maximum (the product's score) against the maximum less a
-per-image baseline of the same map (its median, mean or lower quartile), so an image whose whole map reads high (a
-brighter magnetic tile) does not score high for that alone. Uses `GRAD.predict`, the product's path (map offset
+per-image baseline of the same map (its median, mean or lower quartile): an image whose whole map reads high would
+not score high for that alone (meant for sets whose images differ in brightness, like magnetic tile). Uses `GRAD.predict`, the product's path (map offset
 included); nothing is trained. Never run by tests.
 
     python scripts/ablate_map_scores.py --sets magnetic_tile/tile visa/capsules [--variant grad-difference]
