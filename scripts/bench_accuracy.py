@@ -264,11 +264,8 @@ def assemble(out: Path, sets: list[str], seeds: list[int], banks: int, draws: in
             continue
         data, groups = load_set(name, out)
         val, test = read_images(data.val), read_images(data.test)
-        models = [GRAD.load(folder / f"{m}.model") for m in members]
+        model = average_of(folder, members)
         sources = [json.loads(record(folder, m).read_text()) for m in members]
-        model = models[0]
-        model.config = model.config.replace(**{"generation.banks": banks})
-        model.detector = Ensemble([m.detector for m in models]).eval()
         timings = dict(sources[0]["timings_s"])
         for phase in ("generation", "detector"):
             timings[phase] = sum(r["timings_s"][phase] for r in sources)
@@ -283,6 +280,17 @@ def assemble(out: Path, sets: list[str], seeds: list[int], banks: int, draws: in
                                       if name_of != DEFAULT else {}}, COMMAND)
         if save_models:
             model.save(folder / f"{target}.model", with_bank=False)
+
+
+def average_of(folder: Path, members: list[str]) -> GRAD:
+    """The saved single detectors `members` (model names in `folder`) averaged as a model with `generation.banks`
+    = len(members) averages its detectors (gradad.detector.network.Ensemble); the first member's everything else.
+    Not calibrated."""
+    models = [GRAD.load(folder / f"{m}.model") for m in members]
+    model = models[0]
+    model.config = model.config.replace(**{"generation.banks": len(members)})
+    model.detector = Ensemble([m.detector for m in models]).eval()
+    return model
 
 
 def good_images(data, test_images: list | None = None) -> list:
