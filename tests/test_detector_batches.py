@@ -1,4 +1,5 @@
 """The detector's training batches: where contrastive content goes and what it keeps of the generated canvases."""
+import pytest
 import torch
 
 from gradad.config import profile
@@ -39,3 +40,22 @@ def test_a_share_of_matched_canvases_leaves_the_others_their_own_brightness():
     matched = [abs(s) < 0.05 for s in shift]
     assert any(matched) and not all(matched)
     assert all(s > 0.3 for s, m in zip(shift, matched) if not m)
+
+
+def _region_areas(law: str) -> torch.Tensor:
+    """Area of each of 300 single-blob regions drawn over 2-30 % of a 64x64 image, as a fraction of the image."""
+    cfg = profile("cpu").replace(**{"detector.blob_area": (0.02, 0.3), "detector.blobs": (1, 1),
+                                    "detector.blob_law": law}).detector
+    return (RegionSampler(64, cfg, torch.Generator().manual_seed(0), pool=300).pool > 0.5).float().mean((1, 2, 3))
+
+
+def test_log_uniform_regions_are_mostly_small_with_a_tail_of_large_ones():
+    uniform, log = _region_areas("uniform"), _region_areas("loguniform")
+    assert float(log.median()) < 0.75 * float(uniform.median())
+    # the largest regions reach as far under both laws: the range bounds them, the law only shifts the mass
+    assert float(log.quantile(0.98)) > 0.7 * float(uniform.quantile(0.98))
+
+
+def test_an_unknown_region_law_is_refused_before_training():
+    with pytest.raises(ValueError, match="detector.blob_law"):
+        profile("cpu").replace(**{"detector.blob_law": "gaussian"}).validate()

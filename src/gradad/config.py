@@ -101,6 +101,9 @@ class DetectorConfig:
     # used only when its window 1/(1-ema) is at most 15 % of the training steps (so not in the short demo profile)
     ema: float = 0.995
     blob_area: tuple[float, float] = (0.02, 0.12)  # contrastive regions, fraction of the image
+    # how each region's area is drawn within blob_area: "uniform", or "loguniform" (as many regions between 0.02 and
+    # 0.04 as between 0.15 and 0.3: mostly small ones with a heavy tail of large ones). Files without the key: "uniform"
+    blob_law: str = "uniform"
     blobs: tuple[int, int] = (1, 3)
     whole_renoised: float = 0.25  # fraction of normals replaced by whole re-noised copies
     jitter: float = 0.5  # probability of blur/noise applied identically to both classes
@@ -130,7 +133,7 @@ class DetectorConfig:
 # settings added after model files were first written, with the value every file without them was made with
 ADDED_LATER = {("detector", "coords"): False, ("detector", "offset"): "none", ("generation", "canvas_margin"): 0,
                ("patchdiff", "start"): "model", ("generation", "banks"): 1,
-               ("detector", "match"): 0.0}
+               ("detector", "match"): 0.0, ("detector", "blob_law"): "uniform"}
 
 
 @dataclass
@@ -201,6 +204,10 @@ class GRADConfig:
             ("detector.score", self.detector.score, self.detector.score in ("max", "topk"), "max or topk"),
             ("patchdiff.start", self.patchdiff.start, self.patchdiff.start in ("mean", "model"), "mean or model"),
             ("detector.offset", self.detector.offset, self.detector.offset in OFFSETS, " or ".join(OFFSETS)),
+            ("detector.blob_area", self.detector.blob_area, 0 < self.detector.blob_area[0] <= self.detector.blob_area[1] <= 1,
+             "two fractions lo <= hi in (0, 1]"),
+            ("detector.blob_law", self.detector.blob_law, self.detector.blob_law in ("uniform", "loguniform"),
+             "uniform or loguniform"),
         ]
         for name in ("patchdiff.steps", "patchdiff.batch_size", "patchdiff.channels", "patchdiff.sample_steps",
                      "generation.canvases", "generation.banks", "generation.renoise_per_image", "detector.steps",

@@ -47,13 +47,15 @@ class PatternBank:
 
 
 def random_regions(n: int, size: int, area: tuple[float, float], count: tuple[int, int],
-                   g: torch.Generator) -> torch.Tensor:
-    """(n, 1, size, size) soft masks of 1..k smooth random blobs covering a random fraction of the image."""
+                   g: torch.Generator, law: str = "uniform") -> torch.Tensor:
+    """(n, 1, size, size) soft masks of 1..k smooth random blobs, each covering a fraction of the image drawn from
+    `area` uniformly or log-uniformly (`law`)."""
     masks = torch.zeros(n, 1, size, size)
     for i in range(n):
         k = int(torch.randint(count[0], count[1] + 1, (1,), generator=g))
         for _ in range(k):
-            frac = area[0] + (area[1] - area[0]) * torch.rand(1, generator=g).item()
+            u = torch.rand(1, generator=g).item()
+            frac = area[0] * (area[1] / area[0]) ** u if law == "loguniform" else area[0] + (area[1] - area[0]) * u
             side = max(2, int(round(size * frac ** 0.5)))
             cy, cx = torch.randint(0, size, (2,), generator=g).tolist()
             noise = torch.rand(1, 1, 4, 4, generator=g)
@@ -89,7 +91,7 @@ class RegionSampler:
     """Random smooth regions drawn from a pool made once, then rolled and flipped: cheap per batch."""
 
     def __init__(self, size: int, cfg: DetectorConfig, g: torch.Generator, pool: int = 256):
-        self.pool = random_regions(pool, size, cfg.blob_area, cfg.blobs, g)
+        self.pool = random_regions(pool, size, cfg.blob_area, cfg.blobs, g, cfg.blob_law)
         self.g = g
 
     def __call__(self, n: int) -> torch.Tensor:
