@@ -522,6 +522,33 @@ def match_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# contrastive regions' areas drawn log-uniformly over 2-30 % of the image instead of uniformly over 2-12 % (session 17:
+# `--tag logblobs --set generation.banks=1 detector.blob_law="loguniform" detector.blob_area=[0.02,0.3]`; its averages
+# of three by `--assemble 3 --tag logblobs`)
+LOGBLOBS = "grad-difference-logblobs"
+
+
+def region_law_table(rows: list[dict]) -> str:
+    """One row per set measured with log-uniform region areas: single detectors draw by draw against the default's
+    (same PatchDiff and canvases; the regions, and so every later random number, differ), and the averages of three."""
+    lines = ["| set | one detector, draws 0 / 1 / 2: default -> log-uniform | mean of the draws: default / log-uniform | "
+             "the average of three: default / log-uniform | structural AUROC of the average (demo) | "
+             "pixel AUROC of the average | fingerprint of the average, default; log-uniform (training / validation / "
+             "good test) |",
+             "|---|---|---|---|---|---|---|"]
+    for s, variants in sorted(by_set(rows).items()):
+        one = [default_rows(variants, v) for v in (SINGLE, LOGBLOBS)]
+        if not one[1]:
+            continue
+        avgs = [default_rows(variants, DEFAULT), variants.get(LOGBLOBS + "-avg3", [])]
+        draws = " / ".join("{} -> {}".format(*means_of([variants.get(v + d, []) for v in (SINGLE, LOGBLOBS)]))
+                           for d in ("", "-draw1", "-draw2"))
+        lines.append(f"| {s} | {draws} | " + " | ".join(" / ".join(means_of(recs, key)) for recs, key in (
+            (one, "image_auroc"), (avgs, "image_auroc"), (avgs, "auroc_structural"), (avgs, "pixel_auroc")))
+                     + f" | {fingerprint_cells(avgs[0])}; {fingerprint_cells(avgs[1])} |")
+    return "\n".join(lines)
+
+
 def margin_draws_ablation(rows: list[dict]) -> str:
     """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
     return variant_table(rows, MARGIN_DRAWS, tuple(k for k in MARGIN_DRAWS if k.startswith("no margin")))
@@ -596,6 +623,10 @@ def write_markdown(md: Path, command: str) -> None:
             f"(session 14): a share of 0.5 of the regions matched (`--tag match05 --set generation.banks=1 "
             f"detector.match=0.5`; its averages `--assemble 3 --tag match05`):\n\n"
             f"{match_table(rows)}\n\n"
+            f"Region areas (`detector.blob_law`, session 17): each contrastive region's area drawn log-uniformly over "
+            f"2-30 % of the image (`{LOGBLOBS}`: `--tag logblobs --set generation.banks=1 "
+            f"detector.blob_law=\"loguniform\" detector.blob_area=[0.02,0.3]`; its averages `--assemble 3 --tag "
+            f"logblobs`) against the default's uniform 2-12 %:\n\n{region_law_table(rows)}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
