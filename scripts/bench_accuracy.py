@@ -510,16 +510,24 @@ def match_table(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|"]
     singles, averages = (SINGLE + UNMATCHED, SINGLE, HALF), (DEFAULT + UNMATCHED, DEFAULT, HALF + "-avg3")
     for s, variants in sorted(by_set(rows).items()):
-        one = [default_rows(variants, v) for v in singles]
+        one, avgs, cells = draw_columns(variants, singles, averages, "{} -> {}, {}")
         if not one[0] or not one[1]:
             continue
-        avgs = [default_rows(variants, v) for v in averages]
-        draws = " / ".join("{} -> {}, {}".format(*means_of([variants.get(v + d, []) for v in singles]))
-                           for d in ("", "-draw1", "-draw2"))
-        lines.append(f"| {s} | {draws} | " + " | ".join(" / ".join(means_of(recs, key)) for recs, key in (
-            (one, "image_auroc"), (avgs, "image_auroc"), (avgs, "auroc_structural"), (avgs, "pixel_auroc")))
-                     + f" | {fingerprint_cells(avgs[1])} |")
+        lines.append(f"| {s} | {cells} | {fingerprint_cells(avgs[1])} |")
     return "\n".join(lines)
+
+
+def draw_columns(variants: dict[str, list[dict]], singles: tuple[str, ...], averages: tuple[str, ...],
+                 draw_format: str) -> tuple[list[list[dict]], list[list[dict]], str]:
+    """The records of the single detectors `singles` (every draw) and of their averages `averages` in one set, and
+    the cells of the tables that set variants against the default draw by draw: image AUROC of draws 0 / 1 / 2 (each
+    formatted by `draw_format`), mean of the draws, then the averages' image, structural and pixel AUROC."""
+    one = [default_rows(variants, v) for v in singles]
+    avgs = [default_rows(variants, v) for v in averages]
+    draws = " / ".join(draw_format.format(*means_of([variants.get(v + d, []) for v in singles]))
+                       for d in ("", "-draw1", "-draw2"))
+    return one, avgs, f"{draws} | " + " | ".join(" / ".join(means_of(recs, key)) for recs, key in (
+        (one, "image_auroc"), (avgs, "image_auroc"), (avgs, "auroc_structural"), (avgs, "pixel_auroc")))
 
 
 # contrastive regions' areas drawn log-uniformly over 2-30 % of the image instead of uniformly over 2-12 % (session 17:
@@ -537,15 +545,10 @@ def region_law_table(rows: list[dict]) -> str:
              "good test) |",
              "|---|---|---|---|---|---|---|"]
     for s, variants in sorted(by_set(rows).items()):
-        one = [default_rows(variants, v) for v in (SINGLE, LOGBLOBS)]
+        one, avgs, cells = draw_columns(variants, (SINGLE, LOGBLOBS), (DEFAULT, LOGBLOBS + "-avg3"), "{} -> {}")
         if not one[1]:
             continue
-        avgs = [default_rows(variants, DEFAULT), variants.get(LOGBLOBS + "-avg3", [])]
-        draws = " / ".join("{} -> {}".format(*means_of([variants.get(v + d, []) for v in (SINGLE, LOGBLOBS)]))
-                           for d in ("", "-draw1", "-draw2"))
-        lines.append(f"| {s} | {draws} | " + " | ".join(" / ".join(means_of(recs, key)) for recs, key in (
-            (one, "image_auroc"), (avgs, "image_auroc"), (avgs, "auroc_structural"), (avgs, "pixel_auroc")))
-                     + f" | {fingerprint_cells(avgs[0])}; {fingerprint_cells(avgs[1])} |")
+        lines.append(f"| {s} | {cells} | {fingerprint_cells(avgs[0])}; {fingerprint_cells(avgs[1])} |")
     return "\n".join(lines)
 
 
