@@ -88,6 +88,8 @@ def test_config_overrides_and_profiles():
         cfg.replace(**{"detector.coords": "yes"})
     with pytest.raises(ValueError, match="detector.padding"):
         cfg.replace(**{"detector.padding": "circular"})
+    with pytest.raises(ValueError, match="patchdiff.prediction"):
+        cfg.replace(**{"patchdiff.prediction": "x0"})
 
 
 def test_detector_training_length_follows_the_training_set_size():
@@ -157,10 +159,10 @@ def test_every_setting_added_later_reads_as_it_was_before_it_existed():
     offset, whatever today's defaults are or become."""
     d = GRADConfig().to_dict()
     del d["generation"]["canvas_margin"], d["detector"]["coords"], d["detector"]["offset"], d["patchdiff"]["start"]
-    del d["generation"]["banks"]
+    del d["generation"]["banks"], d["patchdiff"]["prediction"]
     old = GRADConfig.from_dict(d)
     assert (old.generation.canvas_margin, old.detector.coords, old.detector.offset, old.patchdiff.start,
-            old.generation.banks) == (0, False, "none", "model", 1)
+            old.generation.banks, old.patchdiff.prediction) == (0, False, "none", "model", 1, "eps")
 
 
 def test_several_canvas_banks_make_one_model_that_averages_one_detector_per_bank(tiny_run, tmp_path):

@@ -55,6 +55,43 @@ def test_ddim_with_perfect_noise_prediction_recovers_the_image():
     assert torch.allclose(x, x0, atol=1e-4)
 
 
+class _Oracle(torch.nn.Module):
+    """A denoiser that knows the clean image and the noise, and returns the target of `prediction` plus `error`."""
+
+    def __init__(self, schedule, x0, noise, prediction, error=0.0):
+        super().__init__()
+        self.s, self.x0, self.noise, self.prediction, self.error = schedule, x0, noise, prediction, error
+
+    def forward(self, x, t):
+        target = self.noise if self.prediction == "eps" else self.s.velocity(self.x0, self.noise, t)
+        return target + self.error
+
+
+@pytest.mark.parametrize("prediction", ["eps", "v"])
+def test_ddim_with_a_perfect_denoiser_recovers_the_image_for_either_prediction(prediction):
+    pd = PatchDiff(PatchDiffConfig(channels=8, prediction=prediction))
+    x0 = torch.rand(2, 3, 8, 8) * 2 - 1
+    noise = torch.randn_like(x0)
+    x = pd.schedule.add_noise(x0, noise, torch.tensor([400, 400]))
+    out = pd.denoise(x, 400, 5, net=_Oracle(pd.schedule, x0, noise, prediction))
+    assert torch.allclose(out, x0, atol=1e-4)
+
+
+def test_a_velocity_error_near_pure_noise_is_not_amplified_the_way_a_noise_error_is():
+    """From pure noise a noise-predicting denoiser's clean-image estimate is its error times sqrt((1 - a) / a) (~300
+    at t = T): an error of 0.01 moves it by ~3, so the clamped estimate is the +-1 blob; a velocity error moves it by
+    about the error itself."""
+    s = CosineSchedule(1000)
+    x0 = torch.zeros(1, 3, 8, 8)
+    noise = torch.randn_like(x0)
+    t = torch.tensor([1000])
+    x = s.add_noise(x0, noise, t)
+    a = s.alpha_bar[1000].item()
+    from_eps = (x - (1 - a) ** 0.5 * (noise + 0.01)) / a ** 0.5
+    from_v = s.x0_from_velocity(x, s.velocity(x0, noise, t) + 0.01, 1000)
+    assert (from_eps - x0).abs().mean() > 2.5 and (from_v - x0).abs().max() < 0.02
+
+
 def test_tiny_patchdiff_trains_and_samples_in_range():
     cfg = PatchDiffConfig(channels=16, steps=3, batch_size=4, crop=16, sample_steps=3)
     pd = PatchDiff(cfg)
@@ -66,6 +103,17 @@ def test_tiny_patchdiff_trains_and_samples_in_range():
     assert canvas.shape == (2, 3, 32, 32) and canvas.abs().max() <= 1
     renoised = pd.renoise(images, 100, g)
     assert renoised.shape == images.shape
+
+
+def test_a_velocity_predicting_patchdiff_learns_and_samples_in_range():
+    cfg = PatchDiffConfig(channels=16, steps=150, batch_size=8, crop=16, sample_steps=3, prediction="v", lr=2e-3)
+    pd = PatchDiff(cfg)
+    g = torch.Generator().manual_seed(0)
+    images = (torch.rand(4, 3, 1, 1) * 2 - 1).expand(4, 3, 32, 32).contiguous()  # flat colours: easy to learn
+    losses = pd.fit(images, g)
+    assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+    canvas = pd.sample_canvas(2, 32, g)
+    assert canvas.shape == (2, 3, 32, 32) and canvas.abs().max() <= 1
 
 
 def test_partial_samples_round_trip_and_are_pasted_into_their_own_source(tmp_path):

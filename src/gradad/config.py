@@ -29,6 +29,11 @@ class PatchDiffConfig:
     # (2 seeds) and magnetic tile, so not the default. Files without the key: "model"
     start: str = "model"
     padding: str = "zeros"  # the denoiser's convolution padding: "zeros" or "reflect" (no traces of the canvas edge)
+    # what the denoiser predicts: "eps" = the noise, "v" = the velocity sqrt(a) eps - sqrt(1 - a) x0 (Salimans & Ho,
+    # 2022). Near t = T an epsilon model's clean-image estimate is its error amplified by sqrt((1 - a) / a) (300x at
+    # t = T, 16x at t = 960) and clamped: the first DDIM steps of a canvas set +-1 blobs; a v model predicts the clean
+    # image itself there. Files without the key: "eps"
+    prediction: str = "eps"
 
 
 @dataclass
@@ -136,7 +141,7 @@ class DetectorConfig:
 # settings added after model files were first written, with the value every file without them was made with
 ADDED_LATER = {("detector", "coords"): False, ("detector", "offset"): "none", ("generation", "canvas_margin"): 0,
                ("patchdiff", "start"): "model", ("generation", "banks"): 1,
-               ("detector", "match"): 0.0, ("detector", "blob_law"): "uniform"}
+               ("detector", "match"): 0.0, ("detector", "blob_law"): "uniform", ("patchdiff", "prediction"): "eps"}
 
 
 @dataclass
@@ -199,6 +204,7 @@ class GRADConfig:
             ("generation.receptive_fields", self.generation.receptive_fields,
              all(isinstance(r, int) and r >= 25 for r in self.generation.receptive_fields), "bounds of at least 25"),
             ("patchdiff.padding", self.patchdiff.padding, self.patchdiff.padding in ("zeros", "reflect"), "zeros or reflect"),
+            ("patchdiff.prediction", self.patchdiff.prediction, self.patchdiff.prediction in ("eps", "v"), "eps or v"),
             ("reweight.method", self.reweight.method, self.reweight.method in METHODS, f"one of {', '.join(METHODS)}"),
             ("detector.coords", self.detector.coords, isinstance(self.detector.coords, bool), "true or false"),
             ("detector.padding", self.detector.padding, self.detector.padding == "zeros" or (

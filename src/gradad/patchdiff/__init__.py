@@ -52,7 +52,7 @@ class PatchDiff:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
         n, _, h, w = images.shape
         crop = min(cfg.crop, h, w)
-        losses = []
+        losses, scaled = [], []
         guard = _CollapseGuard(self, opt)
         self.net.train()
         for step in range(cfg.steps):
@@ -62,7 +62,8 @@ class PatchDiff:
             x0 = torch.stack([images[i, :, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)]).to(self.device)
             t = torch.randint(1, cfg.timesteps + 1, (cfg.batch_size,), generator=generator).to(self.device)
             noise = torch.randn(x0.shape, generator=generator).to(self.device)
-            loss = F.mse_loss(self.net(self.schedule.add_noise(x0, noise, t), t), noise)
+            target = noise if cfg.prediction == "eps" else self.schedule.velocity(x0, noise, t)
+            loss = F.mse_loss(self.net(self.schedule.add_noise(x0, noise, t), t), target)
             if not torch.isfinite(loss):
                 raise RuntimeError(f"PatchDiff training diverged (loss {loss.item()} at step {step + 1} of {cfg.steps}); "
                                    f"a lower patchdiff.lr (now {cfg.lr}) may help")
@@ -75,7 +76,9 @@ class PatchDiff:
             if step + 1 in keep and step + 1 < cfg.steps:
                 self.snapshots.append(copy.deepcopy(self.ema))
             losses.append(loss.item())
-            guard.check(step + 1, losses)
+            # the guard reads each loss against a constant prediction's (the target's power: 1 for the noise)
+            scaled.append(losses[-1] if cfg.prediction == "eps" else losses[-1] / target.pow(2).mean().item())
+            guard.check(step + 1, scaled)
             if progress is not None:
                 progress(step + 1, cfg.steps, loss.item())
         self.net.eval()
@@ -92,16 +95,18 @@ class PatchDiff:
     def denoise(self, x_t: torch.Tensor, t_start: int, steps: int, net: PatchUNet | None = None) -> torch.Tensor:
         """Run DDIM from noise level t_start down to a clean image with the EMA denoiser (or `net`). From pure noise
         (t = T) with `cfg.start` "mean", the first step's clean-image estimate is the training images' mean colour
-        (see PatchDiffConfig.start)."""
+        (see PatchDiffConfig.start). A v-predicting denoiser (`cfg.prediction`) gives the estimate directly."""
         net = net or self.ema
         ts = self.schedule.ddim_timesteps(steps, t_start)
         x = x_t.to(self.device)
         start_mean = self.cfg.start == "mean" and self.mean is not None
         for i, t in enumerate(ts):
             t_prev = ts[i + 1] if i + 1 < len(ts) else 0
-            eps = net(x, torch.full((x.shape[0],), t, device=self.device, dtype=torch.long))
-            x0 = self.mean.to(self.device) if start_mean and t == self.schedule.T else None
-            x = self.schedule.ddim_step(x, eps, t, t_prev, x0)
+            out = net(x, torch.full((x.shape[0],), t, device=self.device, dtype=torch.long))
+            x0 = None if self.cfg.prediction == "eps" else self.schedule.x0_from_velocity(x, out, t)
+            if start_mean and t == self.schedule.T:
+                x0 = self.mean.to(self.device)
+            x = self.schedule.ddim_step(x, out, t, t_prev, x0)
         return x.clamp(-1, 1).cpu()
 
     @torch.no_grad()

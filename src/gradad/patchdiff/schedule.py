@@ -21,6 +21,16 @@ class CosineSchedule:
         a = self.alpha_bar.to(x0.device)[t].view(-1, 1, 1, 1)
         return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
+    def velocity(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The v-prediction target sqrt(a) noise - sqrt(1 - a) x0 of the noisy image add_noise makes."""
+        a = self.alpha_bar.to(x0.device)[t].view(-1, 1, 1, 1)
+        return a.sqrt() * noise - (1 - a).sqrt() * x0
+
+    def x0_from_velocity(self, x_t: torch.Tensor, v: torch.Tensor, t: int) -> torch.Tensor:
+        """The clean image a predicted velocity implies: sqrt(a) x_t - sqrt(1 - a) v (no amplification at any t)."""
+        a_t = self.alpha_bar[t].item()
+        return math.sqrt(a_t) * x_t - math.sqrt(1 - a_t) * v
+
     def ddim_timesteps(self, steps: int, t_start: int | None = None) -> list[int]:
         """Evenly spaced timesteps from t_start (default T) down to 1."""
         t_start = self.T if t_start is None else t_start
