@@ -85,10 +85,20 @@ def grad_result(model: GRAD, data, groups, val: list, good: list, seed: int, ban
         "inference_ms_per_image": ms, "bank": bank} | fingerprints(model, val, good, seed)
 
 
+# the machine of the records made before they named theirs (sessions 2-17, 2026-11-30 to 2026-12-01)
+OLD_CPU = "Intel(R) Xeon(R) Processor"
+
+
+def this_cpu() -> str:
+    return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
+                platform.processor())
+
+
 def save_result(folder: Path, result: dict, command: str) -> None:
     """Write one variant's record (`result` names its set, seed and variant) as <variant>.json, stamped with the
     command, torch threads and date, and print it."""
-    result |= {"command": command, "torch_threads": torch.get_num_threads(), "date": str(datetime.date.today())}
+    result |= {"command": command, "torch_threads": torch.get_num_threads(), "date": str(datetime.date.today()),
+               "cpu": this_cpu()}
     path = record(folder, result["variant"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))
@@ -534,18 +544,21 @@ def draw_columns(variants: dict[str, list[dict]], singles: tuple[str, ...], aver
 # `--tag logblobs --set generation.banks=1 detector.blob_law="loguniform" detector.blob_area=[0.02,0.3]`; its averages
 # of three by `--assemble 3 --tag logblobs`)
 LOGBLOBS = "grad-difference-logblobs"
+# PatchDiff predicting the velocity instead of the noise (session 18: `--tag vpred --set generation.banks=1
+# patchdiff.prediction="v"`, a PatchDiff of its own; its averages of three by `--assemble 3 --tag vpred`)
+VPRED = "grad-difference-vpred"
 
 
-def region_law_table(rows: list[dict]) -> str:
-    """One row per set measured with log-uniform region areas: single detectors draw by draw against the default's
-    (same PatchDiff and canvases; the regions, and so every later random number, differ), and the averages of three."""
-    lines = ["| set | one detector, draws 0 / 1 / 2: default -> log-uniform | mean of the draws: default / log-uniform | "
-             "the average of three: default / log-uniform | structural AUROC of the average (demo) | "
-             "pixel AUROC of the average | fingerprint of the average, default; log-uniform (training / validation / "
-             "good test) |",
+def against_default_table(rows: list[dict], variant: str, name: str) -> str:
+    """One row per set where the single-detector `variant` (every draw, and its average of three `variant`-avg3) was
+    measured: draw by draw against the default's single detectors, the means of the draws and the averages."""
+    lines = [f"| set | one detector, draws 0 / 1 / 2: default -> {name} | mean of the draws: default / {name} | "
+             f"the average of three: default / {name} | structural AUROC of the average (demo) | "
+             f"pixel AUROC of the average | fingerprint of the average, default; {name} (training / validation / "
+             f"good test) |",
              "|---|---|---|---|---|---|---|"]
     for s, variants in sorted(by_set(rows).items()):
-        one, avgs, cells = draw_columns(variants, (SINGLE, LOGBLOBS), (DEFAULT, LOGBLOBS + "-avg3"), "{} -> {}")
+        one, avgs, cells = draw_columns(variants, (SINGLE, variant), (DEFAULT, variant + "-avg3"), "{} -> {}")
         if not one[1]:
             continue
         lines.append(f"| {s} | {cells} | {fingerprint_cells(avgs[0])}; {fingerprint_cells(avgs[1])} |")
@@ -588,8 +601,8 @@ def table(rows: list[dict]) -> str:
 
 def write_markdown(md: Path, command: str) -> None:
     """Regenerate the marked accuracy section of `md` from every record under RECORDS."""
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     rows = results()
+    cpus = sorted({r.get("cpu", OLD_CPU) for r in rows}) or [this_cpu()]
     commands = sorted({r.get("command", "?") for r in rows})
     threads = sorted({str(r.get("torch_threads", "?")) for r in rows})
     dates = sorted({r.get("date", "?") for r in rows})
@@ -597,7 +610,8 @@ def write_markdown(md: Path, command: str) -> None:
             f"`{RECORDS.relative_to(REPO) if RECORDS.is_relative_to(REPO) else RECORDS}` (runs of "
             f"{', '.join(dates) or '–'}), made by: " + "; ".join(f"`{c}`" for c in commands)
             + f" (torch threads per process: {', '.join(threads)}); do not edit by hand._\n\n"
-            f"- Machine: {cpu}; data: ../shared/data "
+            f"- Machine: {' and '.join(cpus)} (each record since session 18 names its CPU, `cpu`; earlier "
+            f"ones were made on the {OLD_CPU}); data: ../shared/data "
             f"(downsampled copies, see its README); profile `cpu` (128 px) with the overrides in the command.\n"
             f"- `{DEFAULT}` is the default configuration (since session 12: three canvas banks, one detector each, "
             f"their maps averaged; since session 13 with colour matching, records without it end in `{UNMATCHED}`); "
@@ -629,7 +643,11 @@ def write_markdown(md: Path, command: str) -> None:
             f"Region areas (`detector.blob_law`, session 17): each contrastive region's area drawn log-uniformly over "
             f"2-30 % of the image (`{LOGBLOBS}`: `--tag logblobs --set generation.banks=1 "
             f"detector.blob_law=\"loguniform\" detector.blob_area=[0.02,0.3]`; its averages `--assemble 3 --tag "
-            f"logblobs`) against the default's uniform 2-12 %:\n\n{region_law_table(rows)}\n\n"
+            f"logblobs`) against the default's uniform 2-12 %:\n\n"
+            f"{against_default_table(rows, LOGBLOBS, 'log-uniform')}\n\n"
+            f"PatchDiff's prediction (`patchdiff.prediction`, session 18): the denoiser predicts the velocity v instead "
+            f"of the noise (`{VPRED}`: `--tag vpred --set generation.banks=1 patchdiff.prediction=\"v\"`, a PatchDiff "
+            f"of its own; its averages `--assemble 3 --tag vpred`):\n\n{against_default_table(rows, VPRED, 'v')}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

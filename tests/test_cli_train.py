@@ -53,6 +53,14 @@ def test_train_says_when_patchdiff_training_collapsed_and_was_restored(tiny_run,
     assert "collapsed at step 475" in " ".join(r.output.split()) and "restored from step 425" in " ".join(r.output.split())
 
 
+def test_train_says_when_patchdiff_learned_nothing_and_was_restarted():
+    from gradad.cli.train import restore_notes
+
+    notes = restore_notes({"patchdiff_restores": [{"step": 150, "restored_to": 0, "loss": 0.97}]})
+    assert notes == ["PatchDiff learned nothing by step 150 (loss at 0.97 of a constant prediction's) and was "
+                     "restarted with half the learning rate"]
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["--data", "/nonexistent/place"], ["/nonexistent/place"]),
     (["--profile", "huge"], ["--profile", "huge"]),

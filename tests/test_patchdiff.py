@@ -278,6 +278,28 @@ def test_a_collapsed_denoiser_is_restored_and_trains_on():
     assert receptive_field(model.net, size=64) == 25  # a dead network has no window at all
 
 
+def test_a_denoiser_dead_before_it_learns_is_restarted_from_its_initial_weights():
+    """A denoiser that dies at its first step never reaches a healthy state to restore: it is restarted from its
+    initial weights with half the learning rate, and learns."""
+    cfg = PatchDiffConfig(receptive_field=25, channels=8, crop=16, steps=600, batch_size=8)
+    torch.manual_seed(0)
+    model = PatchDiff(cfg)
+    progress = lambda step, total, loss: _kill(model.net) if step == 1 else None
+    curve = model.fit(_smooth_images(), torch.Generator().manual_seed(1), progress)
+    assert [r["restored_to"] for r in model.restores] == [0] and model.restores[0]["step"] == 100
+    assert sum(curve[-25:]) / 25 < 0.5, "the restarted denoiser learns"
+    assert receptive_field(model.net, size=64) == 25
+
+
+def test_a_denoiser_that_never_learns_stops_with_a_clear_error():
+    cfg = PatchDiffConfig(receptive_field=25, channels=8, crop=16, steps=500, batch_size=8)
+    model = PatchDiff(cfg)
+    progress = lambda step, total, loss: _kill(model.net) if step % 100 == 1 else None
+    with pytest.raises(RuntimeError, match="learned nothing 4 times .* patchdiff.lr"):
+        model.fit(_smooth_images(), torch.Generator().manual_seed(1), progress)
+    assert [r["restored_to"] for r in model.restores] == [0, 0, 0]
+
+
 def test_a_run_that_never_collapses_is_the_same_with_or_without_the_guard(monkeypatch):
     cfg = PatchDiffConfig(receptive_field=25, channels=8, crop=16, steps=60, batch_size=8)
 

@@ -81,6 +81,9 @@ def test_a_restored_patchdiff_collapse_is_in_the_report(tiny_run, tmp_path):
     html = write_training_report(tmp_path, model).read_text(encoding="utf-8")
     assert "PatchDiff collapse restored" in html and "at step 475, from step 425" in html
     assert "PatchDiff collapse" not in write_training_report(tmp_path / "b", tiny_run.model).read_text(encoding="utf-8")
+    model.info = dict(model.info, patchdiff_restores=[{"step": 150, "restored_to": 0, "loss": 0.97}])
+    html = write_training_report(tmp_path / "c", model).read_text(encoding="utf-8")
+    assert "PatchDiff restarted" in html and "it learned nothing by step 150" in html
 
 
 def test_a_detector_that_learned_nothing_is_in_the_report(tiny_run, tmp_path):

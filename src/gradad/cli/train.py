@@ -27,7 +27,10 @@ def restore_notes(info: dict) -> list[str]:
 
     retries, failed = info.get("detector_retries", []), info.get("detector_failed", [])
     return [f"PatchDiff{restore_source(r)} training collapsed at step {r['step']} (loss back at {r['loss']:.2f}) and was "
-            f"restored from step {r['restored_to']} with half the learning rate" for r in info.get("patchdiff_restores", [])] + [
+            f"restored from step {r['restored_to']} with half the learning rate" if r["restored_to"] else
+            f"PatchDiff{restore_source(r)} learned nothing by step {r['step']} (loss at {r['loss']:.2f} of a constant "
+            f"prediction's) and was restarted with half the learning rate"
+            for r in info.get("patchdiff_restores", [])] + [
         f"detector {k} learned nothing (training loss at a constant prediction's) and was trained again "
         f"({retries.count(k)} time(s)){': it never learned, so it cannot find anomalies' if k in failed else ''}"
         for k in sorted(set(retries))]

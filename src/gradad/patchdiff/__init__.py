@@ -76,8 +76,8 @@ class PatchDiff:
             if step + 1 in keep and step + 1 < cfg.steps:
                 self.snapshots.append(copy.deepcopy(self.ema))
             losses.append(loss.item())
-            # the guard reads each loss against a constant prediction's (the target's power: 1 for the noise)
-            scaled.append(losses[-1] if cfg.prediction == "eps" else losses[-1] / target.pow(2).mean().item())
+            # the guard reads each loss against a constant prediction's (the target's variance: 1 for the noise)
+            scaled.append(losses[-1] if cfg.prediction == "eps" else losses[-1] / target.var().item())
             guard.check(step + 1, scaled)
             if progress is not None:
                 progress(step + 1, cfg.steps, loss.item())
@@ -171,7 +171,10 @@ class _CollapseGuard:
     within 25 steps at step ~460 of 1500, never recovering. Every `window` steps the state (denoiser, EMA, optimiser,
     snapshots) is kept while the loss is healthy; when a window's mean loss is back near 1 after training had gone
     below `LEARNT`, the state from two healthy windows earlier is restored and the learning rate halved for the rest
-    of the schedule. A healthy run is untouched, bit for bit (no random draws, no change to any update)."""
+    of the schedule. A denoiser that dies before it ever learns (never below `LEARNT`, and its loss still at a constant
+    prediction's at a check at or after max(4 windows, 10 % of training): seen with v-prediction on VisA capsules at
+    the default rate, constant by step 100) is restarted from its initial weights with half the learning rate. A healthy run is untouched, bit for
+    bit (no random draws, no change to any update)."""
 
     LEARNT, DEAD, MAX_RESTORES = 0.5, 0.75, 3
 
@@ -179,6 +182,9 @@ class _CollapseGuard:
         self.model, self.opt, self.window = model, opt, window
         self.learnt = False
         self.saved: list[tuple[int, dict]] = []  # the last two healthy states, oldest first
+        self.span = max(4 * window, model.cfg.steps // 10)  # how long a denoiser may take to learn at all
+        self.deadline = self.span
+        self.initial = self._state()  # what a denoiser that never learnt restarts from
 
     def check(self, step: int, losses: list[float]) -> None:
         if step % self.window:
@@ -186,19 +192,26 @@ class _CollapseGuard:
         mean = float(np.mean(losses[-self.window:]))
         if self.learnt and mean > self.DEAD:
             self._restore(step, mean)
+        elif not self.learnt and mean > self.DEAD and step >= self.deadline:
+            self._restore(step, mean, (0, self.initial))
+            self.deadline = step + self.span
         elif mean < self.DEAD:
             self.learnt |= mean < self.LEARNT
-            m = self.model
-            self.saved = (self.saved + [(step, copy.deepcopy({"net": m.net.state_dict(), "ema": m.ema.state_dict(),
-                                                               "opt": self.opt.state_dict(),
-                                                               "snapshots": len(m.snapshots)}))])[-2:]
+            self.saved = (self.saved + [(step, self._state())])[-2:]
 
-    def _restore(self, step: int, mean: float) -> None:
+    def _state(self) -> dict:
         m = self.model
-        if len(m.restores) >= self.MAX_RESTORES or not self.saved:
-            raise RuntimeError(f"PatchDiff training collapsed {len(m.restores) + 1} times (loss back at {mean:.2f}, "
-                               f"step {step} of {m.cfg.steps}); a lower patchdiff.lr (now {m.cfg.lr}) may help")
-        at, state = self.saved[0]
+        return copy.deepcopy({"net": m.net.state_dict(), "ema": m.ema.state_dict(), "opt": self.opt.state_dict(),
+                              "snapshots": len(m.snapshots)})
+
+    def _restore(self, step: int, mean: float, to: tuple[int, dict] | None = None) -> None:
+        m = self.model
+        if len(m.restores) >= self.MAX_RESTORES or not (to or self.saved):
+            what = "collapsed" if to is None else "learned nothing"
+            raise RuntimeError(f"PatchDiff training {what} {len(m.restores) + 1} times (loss at {mean:.2f} of a "
+                               f"constant prediction's, step {step} of {m.cfg.steps}); a lower patchdiff.lr (now "
+                               f"{m.cfg.lr}) may help")
+        at, state = to or self.saved[0]
         keys = ("lr", "initial_lr", "max_lr", "min_lr")  # OneCycleLR reads the last three at every step
         rates = [[group[k] for k in keys] for group in self.opt.param_groups]  # those in force now
         m.net.load_state_dict(state["net"])
@@ -210,5 +223,5 @@ class _CollapseGuard:
         # snapshots kept since that state were taken from a failing EMA: the restored one stands in for them
         m.snapshots[state["snapshots"]:] = [copy.deepcopy(m.ema) for _ in m.snapshots[state["snapshots"]:]]
         m.restores.append({"step": step, "restored_to": at, "loss": round(mean, 4)})
-        self.saved = self.saved[:1]
+        self.saved = [] if to else self.saved[:1]
 

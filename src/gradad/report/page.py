@@ -170,7 +170,9 @@ def _training(model, run_dir: Path, samples) -> dict:
                    f"{cfg.generation.banks}, one per canvas bank, their maps averaged"),
                   # training that collapsed and was brought back (PatchDiff.fit): the user should know it happened
                   *[("PatchDiff collapse restored", f"at step {r['step']}, from step {r['restored_to']}, learning rate "
-                     f"halved{restore_source(r)}") for r in model.info.get("patchdiff_restores", [])],
+                     f"halved{restore_source(r)}") if r["restored_to"] else
+                    ("PatchDiff restarted", f"it learned nothing by step {r['step']}: restarted from its initial "
+                     f"weights, learning rate halved{restore_source(r)}") for r in model.info.get("patchdiff_restores", [])],
                   # detectors that learned nothing and were trained again, or never learned (GRAD.fit_detector)
                   *[("detector trained again", f"detector {k}: it learned nothing the first time")
                     for k in sorted(set(model.info.get("detector_retries", [])))],
