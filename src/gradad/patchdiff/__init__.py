@@ -52,7 +52,7 @@ class PatchDiff:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
         n, _, h, w = images.shape
         crop = min(cfg.crop, h, w)
-        losses, scaled = [], []
+        losses = []
         guard = _CollapseGuard(self, opt)
         self.net.train()
         for step in range(cfg.steps):
@@ -77,8 +77,7 @@ class PatchDiff:
                 self.snapshots.append(copy.deepcopy(self.ema))
             losses.append(loss.item())
             # the guard reads each loss against a constant prediction's (the target's variance: 1 for the noise)
-            scaled.append(losses[-1] if cfg.prediction == "eps" else losses[-1] / target.var().item())
-            guard.check(step + 1, scaled)
+            guard.check(step + 1, losses[-1] if cfg.prediction == "eps" else losses[-1] / target.var().item())
             if progress is not None:
                 progress(step + 1, cfg.steps, loss.item())
         self.net.eval()
@@ -173,8 +172,8 @@ class _CollapseGuard:
     below `LEARNT`, the state from two healthy windows earlier is restored and the learning rate halved for the rest
     of the schedule. A denoiser that dies before it ever learns (never below `LEARNT`, and its loss still at a constant
     prediction's at a check at or after max(4 windows, 10 % of training): seen with v-prediction on VisA capsules at
-    the default rate, constant by step 100) is restarted from its initial weights with half the learning rate. A healthy run is untouched, bit for
-    bit (no random draws, no change to any update)."""
+    the default rate, constant by step 100) is restarted from its initial weights with half the learning rate.
+    A healthy run is untouched, bit for bit (no random draws, no change to any update)."""
 
     LEARNT, DEAD, MAX_RESTORES = 0.5, 0.75, 3
 
@@ -182,14 +181,17 @@ class _CollapseGuard:
         self.model, self.opt, self.window = model, opt, window
         self.learnt = False
         self.saved: list[tuple[int, dict]] = []  # the last two healthy states, oldest first
+        self.losses: list[float] = []  # each step's loss over a constant prediction's
         self.span = max(4 * window, model.cfg.steps // 10)  # how long a denoiser may take to learn at all
         self.deadline = self.span
         self.initial = self._state()  # what a denoiser that never learnt restarts from
 
-    def check(self, step: int, losses: list[float]) -> None:
+    def check(self, step: int, loss: float) -> None:
+        """Called after every step with its loss divided by a constant prediction's."""
+        self.losses.append(loss)
         if step % self.window:
             return
-        mean = float(np.mean(losses[-self.window:]))
+        mean = float(np.mean(self.losses[-self.window:]))
         if self.learnt and mean > self.DEAD:
             self._restore(step, mean)
         elif not self.learnt and mean > self.DEAD and step >= self.deadline:
