@@ -547,6 +547,14 @@ LOGBLOBS = "grad-difference-logblobs"
 # PatchDiff predicting the velocity instead of the noise (session 18: `--tag vpred --set generation.banks=1
 # patchdiff.prediction="v"`, a PatchDiff of its own; its averages of three by `--assemble 3 --tag vpred`)
 VPRED = "grad-difference-vpred"
+# PatchDiff trained on 64 px crops, 9 a step, instead of 48 px crops, 16 a step (same pixels a step; session 19:
+# `--tag crop64 --set generation.banks=1 patchdiff.crop=64 patchdiff.batch_size=9`; averages `--assemble 3 --tag crop64`)
+CROP64 = "grad-difference-crop64"
+# the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0: `--tag pu01 --set
+# generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on the same PatchDiff and bank
+# (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
+PU = {"default re-run": "grad-difference-amd", "PU, prior 0.1": "grad-difference-pu01",
+      "PU, prior 0.3": "grad-difference-pu03"}
 
 
 def against_default_table(rows: list[dict], variant: str, name: str) -> str:
@@ -648,6 +656,16 @@ def write_markdown(md: Path, command: str) -> None:
             f"PatchDiff's prediction (`patchdiff.prediction`, session 18): the denoiser predicts the velocity v instead "
             f"of the noise (`{VPRED}`: `--tag vpred --set generation.banks=1 patchdiff.prediction=\"v\"`, a PatchDiff "
             f"of its own; its averages `--assemble 3 --tag vpred`):\n\n{against_default_table(rows, VPRED, 'v')}\n\n"
+            f"PatchDiff's training crops (`patchdiff.crop`, session 19): 64 px crops, 9 a step, instead of 48 px, 16 a "
+            f"step, so that most training windows lie wholly inside the crop (`{CROP64}`: `--tag crop64 --set "
+            f"generation.banks=1 patchdiff.crop=64 patchdiff.batch_size=9`, a PatchDiff of its own; its averages "
+            f"`--assemble 3 --tag crop64`):\n\n{against_default_table(rows, CROP64, 'crop 64')}\n\n"
+            f"A positive-unlabelled risk (`reweight.pu_prior`, session 19): the contrastive cells treated as "
+            f"unlabelled, a share (the prior) of them assumed normal-looking, with the non-negative PU risk of Kiryo "
+            f"et al. (2017); one detector on draw 0's bank (`--tag pu01 --set generation.banks=1 "
+            f"reweight.pu_prior=0.1`, and `pu03` with 0.3), against the default re-run on the same PatchDiff and bank "
+            f"(`--tag amd --set generation.banks=1`), image AUROC (fp = fingerprint check at training / validation "
+            f"re-checked / good test images):\n\n{variant_table(rows, PU, tuple(k for k in PU if k.startswith('PU')))}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

@@ -15,7 +15,9 @@ class PatchDiffConfig:
     receptive_field: int = 60  # bound on r, pixels at the working resolution; a test measures it
     channels: int = 32
     timesteps: int = 1000  # training diffusion steps (cosine schedule, epsilon prediction)
-    crop: int = 48  # training crops, a little larger than r
+    # training crops, smaller than the default 57 px window, so every training window touches the crop's zero padding;
+    # 64 px crops (9 a step, the same pixels) changed nothing measurable (BENCHMARKS.md, session 19)
+    crop: int = 48
     steps: int = 1500
     batch_size: int = 16
     lr: float = 2e-3
@@ -84,6 +86,10 @@ class ReweightConfig:
     method: str = "difference"  # chosen by the ablation in BENCHMARKS.md (fingerprint check and AUROC)
     warmup: float = 0.3  # fraction of detector steps before belief-based weights switch on
     temperature: float = 1.0
+    # class prior of a non-negative positive-unlabelled risk (nnPU, Kiryo et al. 2017): the contrastive cells are
+    # treated as unlabelled, a share `pu_prior` of them assumed normal-looking, the real normal cells as labelled
+    # normal; 0 = off (the default: the contrastive cells are all labelled anomalous). Measured in BENCHMARKS.md
+    pu_prior: float = 0.0
 
 
 @dataclass
@@ -208,6 +214,7 @@ class GRADConfig:
             ("patchdiff.padding", self.patchdiff.padding, self.patchdiff.padding in ("zeros", "reflect"), "zeros or reflect"),
             ("patchdiff.prediction", self.patchdiff.prediction, self.patchdiff.prediction in ("eps", "v"), "eps or v"),
             ("reweight.method", self.reweight.method, self.reweight.method in METHODS, f"one of {', '.join(METHODS)}"),
+            ("reweight.pu_prior", self.reweight.pu_prior, 0 <= self.reweight.pu_prior < 1, "in [0, 1)"),
             ("detector.coords", self.detector.coords, isinstance(self.detector.coords, bool), "true or false"),
             ("detector.padding", self.detector.padding, self.detector.padding == "zeros" or (
                 self.detector.padding == "reflect" and self.image_size >= 64), "zeros, or reflect with image_size >= 64"),
