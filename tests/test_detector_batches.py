@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gradad.config import profile
-from gradad.detector.train import PatternBank, RegionSampler, contrastive_batch, contrastive_risk
+from gradad.detector.train import PatternBank, RegionSampler, contrastive_batch
 
 
 def _batch(match: float):
@@ -60,19 +60,3 @@ def test_an_unknown_region_law_is_refused_before_training():
     with pytest.raises(ValueError, match="detector.blob_law"):
         profile("cpu").replace(**{"detector.blob_law": "gaussian"}).validate()
 
-
-def test_the_pu_risk_discounts_the_normal_share_and_pushes_back_when_negative():
-    # two contrastive cells (weights 1 and 3) and two labelled normal cells, losses towards "anomalous" given
-    bce_pos = torch.tensor([2.0, 1.0, 4.0, 6.0])
-    w_pos = torch.tensor([1.0, 3.0, 0.0, 0.0])
-    normal = torch.tensor([0.0, 0.0, 1.0, 1.0])
-    weighted = (2.0 * 1 + 1.0 * 3) / 4  # 1.25
-    assert float(contrastive_risk(bce_pos, w_pos, normal, 0.0)) == pytest.approx(weighted)
-    assert float(contrastive_risk(bce_pos, w_pos, normal, 0.1)) == pytest.approx(weighted - 0.1 * 5.0)
-    # prior 0.5: 1.25 - 2.5 < 0, so the risk is negated (a positive loss whose gradient undoes the overfit)
-    assert float(contrastive_risk(bce_pos, w_pos, normal, 0.5)) == pytest.approx(2.5 - weighted)
-
-
-def test_a_pu_prior_outside_0_1_is_refused_before_training():
-    with pytest.raises(ValueError, match="reweight.pu_prior"):
-        profile("cpu").replace(**{"reweight.pu_prior": 1.0}).validate()

@@ -86,10 +86,6 @@ class ReweightConfig:
     method: str = "difference"  # chosen by the ablation in BENCHMARKS.md (fingerprint check and AUROC)
     warmup: float = 0.3  # fraction of detector steps before belief-based weights switch on
     temperature: float = 1.0
-    # class prior of a non-negative positive-unlabelled risk (nnPU, Kiryo et al. 2017): the contrastive cells are
-    # treated as unlabelled, a share `pu_prior` of them assumed normal-looking, the real normal cells as labelled
-    # normal; 0 = off (the default: the contrastive cells are all labelled anomalous). Measured in BENCHMARKS.md
-    pu_prior: float = 0.0
 
 
 @dataclass
@@ -214,7 +210,6 @@ class GRADConfig:
             ("patchdiff.padding", self.patchdiff.padding, self.patchdiff.padding in ("zeros", "reflect"), "zeros or reflect"),
             ("patchdiff.prediction", self.patchdiff.prediction, self.patchdiff.prediction in ("eps", "v"), "eps or v"),
             ("reweight.method", self.reweight.method, self.reweight.method in METHODS, f"one of {', '.join(METHODS)}"),
-            ("reweight.pu_prior", self.reweight.pu_prior, 0 <= self.reweight.pu_prior < 1, "in [0, 1)"),
             ("detector.coords", self.detector.coords, isinstance(self.detector.coords, bool), "true or false"),
             ("detector.padding", self.detector.padding, self.detector.padding == "zeros" or (
                 self.detector.padding == "reflect" and self.image_size >= 64), "zeros, or reflect with image_size >= 64"),

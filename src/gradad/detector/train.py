@@ -170,18 +170,6 @@ def learned_nothing(losses: list[float], tail: float = 0.1, margin: float = 0.95
     return len(losses) >= min_steps and sum(end) / len(end) >= margin * CONSTANT_LOSS
 
 
-def contrastive_risk(bce_pos: torch.Tensor, w_pos: torch.Tensor, normal: torch.Tensor, prior: float) -> torch.Tensor:
-    """The contrastive cells' term: their weighted BCE towards "anomalous"; with a class prior > 0, the non-negative
-    PU risk instead: that term less `prior` x the same loss on the labelled normal cells (the share of it the normal-
-    looking contrastive cells explain), and when that goes negative (the detector overfits the unlabelled side) its
-    negation, so the step pushes back (Kiryo et al. 2017, gamma = 1, beta = 0). The normal cells keep their own term."""
-    risk = (bce_pos * w_pos).sum() / w_pos.sum()
-    if prior <= 0:
-        return risk
-    risk = risk - prior * (bce_pos * normal).sum() / normal.sum().clamp_min(1)
-    return risk if risk.item() >= 0 else -risk
-
-
 def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, rw: ReweightConfig,
                    g: torch.Generator, device: torch.device,
                    progress: Callable[[int, int, float], None] | None = None) -> tuple[Detector, list[float]]:
@@ -210,7 +198,7 @@ def train_detector(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig,
         normal = (1 - target) * (control == 0)
         loss = (bce_neg * normal).sum() / normal.sum().clamp_min(1)
         if w_pos.sum() > 0:
-            loss = loss + contrastive_risk(bce_pos, w_pos, normal, rw.pu_prior)
+            loss = loss + (bce_pos * w_pos).sum() / w_pos.sum()
         if control.sum() > 0:
             loss = loss + (bce_neg * control).sum() / control.sum()
         opt.zero_grad(set_to_none=True)
