@@ -550,12 +550,12 @@ VPRED = "grad-difference-vpred"
 # PatchDiff trained on 64 px crops, 9 a step, instead of 48 px crops, 16 a step (same pixels a step; session 19:
 # `--tag crop64 --set generation.banks=1 patchdiff.crop=64 patchdiff.batch_size=9`; averages `--assemble 3 --tag crop64`)
 CROP64 = "grad-difference-crop64"
-# the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0, an option of commit 45f5e76 only: `--tag pu01 --set
-# generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on the same PatchDiff and bank
-# (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
 # a 3-level PatchDiff (117 px window; `patchdiff.receptive_field=120`) on 80 px crops, 6 a step (session 19: `--tag
 # rf120 --set generation.banks=1 patchdiff.receptive_field=120 patchdiff.crop=80 patchdiff.batch_size=6 --draws 3`)
 RF120 = "grad-difference-rf120"
+# the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0; an option of commit
+# 45f5e76 only: `--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on
+# the same PatchDiff and bank (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
 PU = {"default re-run": "grad-difference-amd", "PU, prior 0.1": "grad-difference-pu01",
       "PU, prior 0.3": "grad-difference-pu03"}
 
@@ -669,8 +669,8 @@ def write_markdown(md: Path, command: str) -> None:
             f"{against_default_table(rows, RF120, '117 px')}\n\n"
             f"A positive-unlabelled risk (`reweight.pu_prior`, session 19): the contrastive cells treated as "
             f"unlabelled, a share (the prior) of them assumed normal-looking, with the non-negative PU risk of Kiryo "
-            f"et al. (2017), an option of commit 45f5e76 removed after this measurement; one detector on draw 0's bank (`--tag pu01 --set generation.banks=1 "
-            f"reweight.pu_prior=0.1`, and `pu03` with 0.3), against the default re-run on the same PatchDiff and bank "
+            f"et al. (2017), an option of commit 45f5e76 removed after this measurement; one detector on draw 0's "
+            f"bank (`--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and `pu03` with 0.3), against the default re-run on the same PatchDiff and bank "
             f"(`--tag amd --set generation.banks=1`), image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images):\n\n{variant_table(rows, PU, tuple(k for k in PU if k.startswith('PU')))}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "

@@ -59,4 +59,3 @@ def test_log_uniform_regions_are_mostly_small_with_a_tail_of_large_ones():
 def test_an_unknown_region_law_is_refused_before_training():
     with pytest.raises(ValueError, match="detector.blob_law"):
         profile("cpu").replace(**{"detector.blob_law": "gaussian"}).validate()
-
