@@ -553,6 +553,9 @@ CROP64 = "grad-difference-crop64"
 # a 3-level PatchDiff (117 px window; `patchdiff.receptive_field=120`) on 80 px crops, 6 a step (session 19: `--tag
 # rf120 --set generation.banks=1 patchdiff.receptive_field=120 patchdiff.crop=80 patchdiff.batch_size=6 --draws 3`)
 RF120 = "grad-difference-rf120"
+# each pasted canvas region blended at an opacity drawn uniformly in 0.3-1 instead of pasted whole (session 20:
+# `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0] --draws 3`; averages `--assemble 3 --tag op03`)
+OPACITY = "grad-difference-op03"
 # the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0; an option of commit
 # 45f5e76 only: `--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on
 # the same PatchDiff and bank (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
@@ -667,6 +670,10 @@ def write_markdown(md: Path, command: str) -> None:
             f"(`{RF120}`: `--tag rf120 --set generation.banks=1 patchdiff.receptive_field=120 patchdiff.crop=80 "
             f"patchdiff.batch_size=6`, a PatchDiff of its own; its averages `--assemble 3 --tag rf120`):\n\n"
             f"{against_default_table(rows, RF120, '117 px')}\n\n"
+            f"Fainter contrastive patterns (`detector.opacity`, session 20): each pasted canvas region blended over what "
+            f"it covers at an opacity drawn uniformly in 0.3-1, still labelled anomalous, instead of pasted whole "
+            f"(`{OPACITY}`: `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0]`, the default's PatchDiff; "
+            f"its averages `--assemble 3 --tag op03`):\n\n{against_default_table(rows, OPACITY, 'opacity 0.3-1')}\n\n"
             f"A positive-unlabelled risk (`reweight.pu_prior`, session 19): the contrastive cells treated as "
             f"unlabelled, a share (the prior) of them assumed normal-looking, with the non-negative PU risk of Kiryo "
             f"et al. (2017), an option of commit 45f5e76 removed after this measurement; one detector on draw 0's "
