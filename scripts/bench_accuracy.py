@@ -554,11 +554,18 @@ CROP64 = "grad-difference-crop64"
 # rf120 --set generation.banks=1 patchdiff.receptive_field=120 patchdiff.crop=80 patchdiff.batch_size=6 --draws 3`)
 RF120 = "grad-difference-rf120"
 # each pasted canvas region blended at an opacity drawn uniformly in 0.3-1 instead of pasted whole (session 20:
-# `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0] --draws 3`; averages `--assemble 3 --tag op03`)
+# `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0] --draws 3`, an option of commit 81a965f only;
+# averages `--assemble 3 --tag op03`)
 OPACITY = "grad-difference-op03"
 # the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0; an option of commit
 # 45f5e76 only: `--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on
 # the same PatchDiff and bank (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
+# the fingerprint control re-noised at t 25/50/100 instead of 50/100/200 (session 20: `--tag rt25 --set
+# generation.banks=1 generation.renoise_t=[25,50,100] --draws 3`; averages `--assemble 3 --tag rt25`)
+RT25 = "grad-difference-rt25"
+# 64 SDEdit partial samples (t 300-600) pasted into their own source images, half of each batch (session 20, draw 0:
+# `--tag part64 --set generation.banks=1 generation.partials=64`), against the same default re-run
+PARTIALS = {"default re-run": "grad-difference-amd", "64 partials": "grad-difference-part64"}
 PU = {"default re-run": "grad-difference-amd", "PU, prior 0.1": "grad-difference-pu01",
       "PU, prior 0.3": "grad-difference-pu03"}
 
@@ -671,8 +678,8 @@ def write_markdown(md: Path, command: str) -> None:
             f"patchdiff.batch_size=6`, a PatchDiff of its own; its averages `--assemble 3 --tag rf120`):\n\n"
             f"{against_default_table(rows, RF120, '117 px')}\n\n"
             f"Fainter contrastive patterns (`detector.opacity`, session 20): each pasted canvas region blended over what "
-            f"it covers at an opacity drawn uniformly in 0.3-1, still labelled anomalous, instead of pasted whole "
-            f"(`{OPACITY}`: `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0]`, the default's PatchDiff; "
+            f"it covers at an opacity drawn uniformly in 0.3-1, still labelled anomalous, instead of pasted whole, an "
+            f"option of commit 81a965f removed after this measurement (`{OPACITY}`: `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0]`, the default's PatchDiff; "
             f"its averages `--assemble 3 --tag op03`):\n\n{against_default_table(rows, OPACITY, 'opacity 0.3-1')}\n\n"
             f"A positive-unlabelled risk (`reweight.pu_prior`, session 19): the contrastive cells treated as "
             f"unlabelled, a share (the prior) of them assumed normal-looking, with the non-negative PU risk of Kiryo "
@@ -680,6 +687,15 @@ def write_markdown(md: Path, command: str) -> None:
             f"bank (`--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and `pu03` with 0.3), against the default re-run on the same PatchDiff and bank "
             f"(`--tag amd --set generation.banks=1`), image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images):\n\n{variant_table(rows, PU, tuple(k for k in PU if k.startswith('PU')))}\n\n"
+            f"A lighter fingerprint control (`generation.renoise_t`, session 20): the real normals re-noised at t 25 / "
+            f"50 / 100 instead of 50 / 100 / 200 (`{RT25}`: `--tag rt25 --set generation.banks=1 "
+            f"generation.renoise_t=[25,50,100]`; its averages `--assemble 3 --tag rt25`):\n\n"
+            f"{against_default_table(rows, RT25, 't 25-100')}\n\n"
+            f"Partial samples again (`generation.partials`, session 20, with today's detector): 64 SDEdit samples of "
+            f"training images (t 300-600) pasted where they came from into their own source, half of each batch; one "
+            f"detector on draw 0's bank (`--tag part64 --set generation.banks=1 generation.partials=64`) against the "
+            f"default re-run on the same PatchDiff and bank, image AUROC (fp as above):\n\n"
+            f"{variant_table(rows, PARTIALS, ('64 partials',))}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

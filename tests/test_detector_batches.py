@@ -6,10 +6,10 @@ from gradad.config import profile
 from gradad.detector.train import PatternBank, RegionSampler, contrastive_batch
 
 
-def _batch(match: float, opacity: tuple[float, float] = (1.0, 1.0)):
+def _batch(match: float):
     """One batch of dark flat images with bright textured canvases pasted in, nothing else changing the images."""
     cfg = profile("cpu").replace(**{"detector.match": match, "detector.jitter": 0.0, "detector.whole_renoised": 0.0,
-                                    "detector.batch_size": 32, "detector.opacity": opacity}).detector
+                                    "detector.batch_size": 32}).detector
     g = torch.Generator().manual_seed(0)
     images = torch.full((4, 3, 64, 64), -0.5)
     texture = 0.2 * torch.sin(torch.arange(64.0) / 2).view(1, 1, 1, 64).expand(6, 3, 64, 64)
@@ -40,23 +40,6 @@ def test_a_share_of_matched_canvases_leaves_the_others_their_own_brightness():
     matched = [abs(s) < 0.05 for s in shift]
     assert any(matched) and not all(matched)
     assert all(s > 0.3 for s, m in zip(shift, matched) if not m)
-
-
-def test_faint_canvases_are_blended_at_their_opacity_and_still_labelled_anomalous():
-    x_full, real, target_full = _batch(match=0.0)
-    x_faint, _, target_faint = _batch(match=0.0, opacity=(0.3, 0.3))
-    # same batches, regions and labels; inside the regions' cores the image moved 0.3 of the way to the canvas
-    assert torch.equal(target_full, target_faint)
-    core = (x_full - real).abs() > 0.9
-    assert core.any()
-    ratio = (x_faint - real)[core] / (x_full - real)[core]
-    assert torch.allclose(ratio, torch.full_like(ratio, 0.3), atol=1e-4)
-
-
-def test_an_opacity_outside_zero_to_one_is_refused_before_training():
-    for bad in ((0.0, 1.0), (0.8, 0.5), (0.5, 1.5)):
-        with pytest.raises(ValueError, match="detector.opacity"):
-            profile("cpu").replace(**{"detector.opacity": bad}).validate()
 
 
 def _region_areas(law: str) -> torch.Tensor:

@@ -131,10 +131,6 @@ class DetectorConfig:
     # (below the cut-and-paste baseline's 0.863), PIPED BRG03 0.984 -> 0.974, BRG02 0.997 -> 0.993; so 1 stays.
     # Files without the key: 0
     match: float = 1.0
-    # each pasted canvas region's opacity, drawn per image uniformly in [lo, hi]: below 1 the canvas is blended over
-    # what it covers, a fainter contrastive pattern still labelled anomalous (harder negatives for subtle defects).
-    # (1, 1) = pasted whole, the default; files without the key: (1, 1)
-    opacity: tuple[float, float] = (1.0, 1.0)
     smoothing_sigma: float = 2.0  # Gaussian smoothing of the upsampled map, in working-resolution pixels
     score: str = "max"  # image score from the map: "max" or "topk"
     topk: float = 0.01
@@ -223,8 +219,6 @@ class GRADConfig:
             ("detector.offset", self.detector.offset, self.detector.offset in OFFSETS, " or ".join(OFFSETS)),
             ("detector.blob_area", self.detector.blob_area, 0 < self.detector.blob_area[0] <= self.detector.blob_area[1] <= 1,
              "two fractions lo <= hi in (0, 1]"),
-            ("detector.opacity", self.detector.opacity, 0 < self.detector.opacity[0] <= self.detector.opacity[1] <= 1,
-             "two opacities lo <= hi in (0, 1]"),
             ("detector.blob_law", self.detector.blob_law, self.detector.blob_law in ("uniform", "loguniform"),
              "uniform or loguniform"),
         ]

@@ -1,9 +1,8 @@
 """Training the detector: normal images against reweighted contrastive patterns, fingerprint balanced.
 
 Each batch holds real normal images. Into about half of them, PatchDiff full-canvas content is blended
-inside random smooth regions (the contrastive patterns, label = the soft region; at an opacity below 1 if
-`opacity` asks), shifted to the mean colour of what it covers (`match`), so it differs from the image in
-structure, not in brightness. Into every image, the
+inside random smooth regions (the contrastive patterns, label = the soft region), shifted to the mean colour
+of what it covers (`match`), so it differs from the image in structure, not in brightness. Into every image, the
 image's own lightly re-noised copy is blended inside other regions labelled normal (the control): PatchDiff's
 low-level fingerprint then appears on both sides, so the only thing that separates the classes is
 structure. Some normals are replaced whole by re-noised copies for the same reason. Blur or noise is
@@ -140,12 +139,7 @@ def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConf
     if cfg.match > 0:
         chosen = (~aligned if cfg.match >= 1 else (torch.rand(b, generator=g) < cfg.match) & ~aligned).view(-1, 1, 1, 1)
         canvas = torch.where(chosen, match_colour(canvas, x, anom), canvas)
-    lo, hi = cfg.opacity
-    if lo < 1:  # drawn only when asked for, so the default's batches stay what they were
-        anom_alpha = anom * (lo + (hi - lo) * torch.rand(b, generator=g)).view(-1, 1, 1, 1)
-    else:
-        anom_alpha = anom
-    x = x * (1 - anom_alpha) + canvas * anom_alpha
+    x = x * (1 - anom) + canvas * anom
 
     x = jitter(x, cfg.jitter, g)
     target = F.avg_pool2d(anom, STRIDE)
