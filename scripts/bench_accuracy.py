@@ -557,17 +557,18 @@ RF120 = "grad-difference-rf120"
 # `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0] --draws 3`, an option of commit 81a965f only;
 # averages `--assemble 3 --tag op03`)
 OPACITY = "grad-difference-op03"
-# the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0; an option of commit
-# 45f5e76 only: `--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on
-# the same PatchDiff and bank (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
 # the fingerprint control re-noised at t 25/50/100 instead of 50/100/200 (session 20: `--tag rt25 --set
 # generation.banks=1 generation.renoise_t=[25,50,100] --draws 3`; averages `--assemble 3 --tag rt25`)
 RT25 = "grad-difference-rt25"
+# the default re-run on the AMD EPYC machine of sessions 18-20 (`--tag amd --set generation.banks=1`, draw 0)
+RERUN = "grad-difference-amd"
 # 64 SDEdit partial samples (t 300-600) pasted into their own source images, half of each batch (session 20, draw 0:
 # `--tag part64 --set generation.banks=1 generation.partials=64`), against the same default re-run
-PARTIALS = {"default re-run": "grad-difference-amd", "64 partials": "grad-difference-part64"}
-PU = {"default re-run": "grad-difference-amd", "PU, prior 0.1": "grad-difference-pu01",
-      "PU, prior 0.3": "grad-difference-pu03"}
+PARTIALS = {"default re-run": RERUN, "64 partials": "grad-difference-part64"}
+# the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0; an option of commit
+# 45f5e76 only: `--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on
+# the same PatchDiff and bank (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
+PU = {"default re-run": RERUN, "PU, prior 0.1": "grad-difference-pu01", "PU, prior 0.3": "grad-difference-pu03"}
 
 
 def against_default_table(rows: list[dict], variant: str, name: str) -> str:
@@ -679,8 +680,9 @@ def write_markdown(md: Path, command: str) -> None:
             f"{against_default_table(rows, RF120, '117 px')}\n\n"
             f"Fainter contrastive patterns (`detector.opacity`, session 20): each pasted canvas region blended over what "
             f"it covers at an opacity drawn uniformly in 0.3-1, still labelled anomalous, instead of pasted whole, an "
-            f"option of commit 81a965f removed after this measurement (`{OPACITY}`: `--tag op03 --set generation.banks=1 detector.opacity=[0.3,1.0]`, the default's PatchDiff; "
-            f"its averages `--assemble 3 --tag op03`):\n\n{against_default_table(rows, OPACITY, 'opacity 0.3-1')}\n\n"
+            f"option of commit 81a965f removed after this measurement (`{OPACITY}`: `--tag op03 --set "
+            f"generation.banks=1 detector.opacity=[0.3,1.0]`, the default's PatchDiff; its averages `--assemble 3 "
+            f"--tag op03`):\n\n{against_default_table(rows, OPACITY, 'opacity 0.3-1')}\n\n"
             f"A positive-unlabelled risk (`reweight.pu_prior`, session 19): the contrastive cells treated as "
             f"unlabelled, a share (the prior) of them assumed normal-looking, with the non-negative PU risk of Kiryo "
             f"et al. (2017), an option of commit 45f5e76 removed after this measurement; one detector on draw 0's "
