@@ -568,19 +568,33 @@ PARTIALS = {"default re-run": RERUN, "64 partials": "grad-difference-part64"}
 # the non-negative positive-unlabelled risk with class prior 0.1 / 0.3 (session 19, draw 0; an option of commit
 # 45f5e76 only: `--tag pu01 --set generation.banks=1 reweight.pu_prior=0.1`, and pu03), against the default re-run on
 # the same PatchDiff and bank (`--tag amd --set generation.banks=1`: the AMD EPYC machine of sessions 18-19)
+# the default re-run on a fresh PatchDiff (session 21: runs/ was lost with the earlier checkout; `--tag re21 --set
+# generation.banks=1 --draws 3`; averages `--assemble 3 --tag re21`), the control of TEMP2 on the same PatchDiff
+RERUN21 = "grad-difference-re21"
+# the difference weights raised to the power 2 instead of 1 (session 21: `--tag tw2 --set generation.banks=1
+# reweight.temperature=2.0 --draws 3`; averages `--assemble 3 --tag tw2`)
+TEMP2 = "grad-difference-tw2"
+# no whole re-noised normals (`detector.whole_renoised=0` instead of 0.25: the renoised control regions stay) and blur
+# or noise on every training image (`detector.jitter=1` instead of 0.5), session 21, on the PatchDiff of RERUN21
+# (`--tag wr0 --set generation.banks=1 detector.whole_renoised=0.0`, `--tag jit1 ... detector.jitter=1.0`, `--draws 3`)
+WHOLE0 = "grad-difference-wr0"
+JITTER1 = "grad-difference-jit1"
 PU = {"default re-run": RERUN, "PU, prior 0.1": "grad-difference-pu01", "PU, prior 0.3": "grad-difference-pu03"}
 
 
-def against_default_table(rows: list[dict], variant: str, name: str) -> str:
+def against_default_table(rows: list[dict], variant: str, name: str, base: str = "", base_name: str = "default") -> str:
     """One row per set where the single-detector `variant` (every draw, and its average of three `variant`-avg3) was
-    measured: draw by draw against the default's single detectors, the means of the draws and the averages."""
-    lines = [f"| set | one detector, draws 0 / 1 / 2: default -> {name} | mean of the draws: default / {name} | "
-             f"the average of three: default / {name} | structural AUROC of the average (demo) | "
-             f"pixel AUROC of the average | fingerprint of the average, default; {name} (training / validation / "
+    measured: draw by draw against the default's single detectors (or those of the single-detector variant `base`),
+    the means of the draws and the averages."""
+    b = base_name
+    lines = [f"| set | one detector, draws 0 / 1 / 2: {b} -> {name} | mean of the draws: {b} / {name} | "
+             f"the average of three: {b} / {name} | structural AUROC of the average (demo) | "
+             f"pixel AUROC of the average | fingerprint of the average, {b}; {name} (training / validation / "
              f"good test) |",
              "|---|---|---|---|---|---|---|"]
+    singles, averages = (base, base + "-avg3") if base else (SINGLE, DEFAULT)
     for s, variants in sorted(by_set(rows).items()):
-        one, avgs, cells = draw_columns(variants, (SINGLE, variant), (DEFAULT, variant + "-avg3"), "{} -> {}")
+        one, avgs, cells = draw_columns(variants, (singles, variant), (averages, variant + "-avg3"), "{} -> {}")
         if not one[1]:
             continue
         lines.append(f"| {s} | {cells} | {fingerprint_cells(avgs[0])}; {fingerprint_cells(avgs[1])} |")
@@ -698,6 +712,21 @@ def write_markdown(md: Path, command: str) -> None:
             f"detector on draw 0's bank (`--tag part64 --set generation.banks=1 generation.partials=64`) against the "
             f"default re-run on the same PatchDiff and bank, image AUROC (fp as above):\n\n"
             f"{variant_table(rows, PARTIALS, ('64 partials',))}\n\n"
+            f"Sharper difference weights (`reweight.temperature`, session 21): each contrastive cell's weight, its "
+            f"difference from the real image it covers over the batch's mean capped at 3, squared instead of taken as it is "
+            f"(`{TEMP2}`: `--tag tw2 --set generation.banks=1 reweight.temperature=2.0`; its averages `--assemble 3 "
+            f"--tag tw2`), against the default re-run on the same, freshly trained PatchDiff (`{RERUN21}`: `--tag "
+            f"re21 --set generation.banks=1`, and `--assemble 3 --tag re21`):\n\n"
+            f"{against_default_table(rows, TEMP2, 'temperature 2', RERUN21, 're-run')}\n\n"
+            f"No whole re-noised normals (`detector.whole_renoised`, session 21): 0 instead of a quarter of the normal "
+            f"training images replaced whole by their lightly re-noised copies (the re-noised control regions pasted "
+            f"into every normal image stay; `{WHOLE0}`: `--tag wr0 --set generation.banks=1 "
+            f"detector.whole_renoised=0.0`; its averages `--assemble 3 --tag wr0`), against the same re-run:\n\n"
+            f"{against_default_table(rows, WHOLE0, 'no whole re-noised', RERUN21, 're-run')}\n\n"
+            f"Blur or noise on every training image (`detector.jitter`, session 21): 1 instead of 0.5, each image of "
+            f"both classes blurred or noised (`{JITTER1}`: `--tag jit1 --set generation.banks=1 detector.jitter=1.0`; "
+            f"its averages `--assemble 3 --tag jit1`), against the same re-run:\n\n"
+            f"{against_default_table(rows, JITTER1, 'jitter 1', RERUN21, 're-run')}\n\n"
             f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

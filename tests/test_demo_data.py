@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gradad.data import load_category
 from gradad.data.base import DatasetError
 from gradad.data.demo import DEFECT_GROUPS, DEFECT_TYPES, DEMO_CATEGORY, render_demo, render_pair, write_demo
 
@@ -123,10 +124,6 @@ def test_overwrites_previous_demo(tmp_path):
 
 
 def test_loads_with_mvtec_loader(demo_dir):
-    data_pkg = pytest.importorskip("gradad.data")
-    load_category = getattr(data_pkg, "load_category", None)
-    if load_category is None:
-        pytest.skip("gradad.data.load_category not available yet")
     data = load_category(demo_dir.parent, DEMO_CATEGORY)
     assert data.category == DEMO_CATEGORY
     assert len(data.train) + len(data.val) == 200 and len(data.val) > 0
