@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_accuracy import load_set  # noqa: E402
 
-from gradad.detector.network import Ensemble, coordinates  # noqa: E402
+from gradad.detector.network import Ensemble  # noqa: E402
 from gradad.detector.postprocess import AnomalyMap  # noqa: E402
 from gradad.pipeline import GRAD  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
@@ -34,12 +34,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 @torch.inference_mode()
 def features(det, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """(N, C, h, w) features of one Detector: the head's input and its hidden layer, plus the logits."""
-    f = det.local(torch.cat([x, coordinates(x)], dim=1) if det.coords else x)
-    c = F.interpolate(det.context(f), size=f.shape[-2:], mode="bilinear", align_corners=False)
-    cat = torch.cat([f, c], dim=1)
-    hid = det.head[1](det.head[0](cat))
-    return {"loc": f, "cat": cat, "hid": hid, "logit": det.head[2](hid)}
+    """(N, C, h, w) features of one Detector, caught by hooks on its own forward pass: the head's input (local path
+    first, then context), its hidden layer, and the logits."""
+    got = {}
+    hooks = [det.head.register_forward_hook(lambda m, i, o: got.update(cat=i[0])),
+             det.head[1].register_forward_hook(lambda m, i, o: got.update(hid=o.clone()))]
+    try:
+        logit = det(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return {"loc": got["cat"][:, :det.head[0].in_channels // 2], "cat": got["cat"], "hid": got["hid"], "logit": logit}
 
 
 def batched(det, x: torch.Tensor, bs: int = 32) -> dict[str, torch.Tensor]:
