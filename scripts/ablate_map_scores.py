@@ -16,9 +16,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import load_set  # noqa: E402
+from bench_accuracy import saved_models  # noqa: E402
 
-from gradad.pipeline import GRAD  # noqa: E402
 from gradad.workflow import read_images  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,13 +37,8 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(1)
     print("| set | " + " | ".join(SCORES) + " |\n|---|" + "---|" * len(SCORES))
-    for name in a.sets:
-        path = a.runs / name.replace("/", "__") / "seed0" / f"{a.variant}.model"
-        if not path.exists():
-            print(f"skip {name}: no {path}", file=sys.stderr)
-            continue
-        data, _ = load_set(name, a.runs)
-        maps = np.stack([r.anomaly_map for r in GRAD.load(path, device="cpu").predict(read_images(data.test))])
+    for name, data, model in saved_models(a.sets, a.variant, a.runs):
+        maps = np.stack([r.anomaly_map for r in model.predict(read_images(data.test))])
         flat, y = maps.reshape(len(maps), -1), [s.label for s in data.test]
         print(f"| {name} | " + " | ".join(f"{roc_auc_score(y, f(flat)):.3f}" for f in SCORES.values()) + " |", flush=True)
 

@@ -68,6 +68,17 @@ def load_set(name: str, out: Path):
     return load_category(folder), demo.DEFECT_GROUPS
 
 
+def saved_models(sets: list[str], variant: str, out: Path):
+    """(set name, its data, the saved model `variant` of seed 0) for each set that has one (--save-models), for the
+    offline experiments on saved models; a set without it is skipped with a line on stderr."""
+    for name in sets:
+        path = out / name.replace("/", "__") / "seed0" / f"{variant}.model"
+        if not path.exists():
+            print(f"skip {name}: no {path}", file=sys.stderr)
+            continue
+        yield name, load_set(name, out)[0], GRAD.load(path, device="cpu")
+
+
 def metrics(data, groups, scores, maps) -> dict:
     """The recorded metrics of one method's test-set scores and maps (evaluate_category)."""
     r = evaluate_category(data, scores, maps, type_groups=groups)

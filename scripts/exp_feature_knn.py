@@ -21,11 +21,10 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import load_set  # noqa: E402
+from bench_accuracy import saved_models  # noqa: E402
 
 from gradad.detector.network import Ensemble  # noqa: E402
 from gradad.detector.postprocess import AnomalyMap  # noqa: E402
-from gradad.pipeline import GRAD  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
 from gradad.workflow import read_images  # noqa: E402
 
@@ -75,13 +74,7 @@ def main() -> None:
     cols = (["product"] + [f"knn-{k}" for k in kinds] + [f"logit+{k}" for k in kinds]
             + [f"map logit+{k}" for k in kinds])
     print("| set | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
-    for name in a.sets:
-        path = a.runs / name.replace("/", "__") / "seed0" / f"{a.variant}.model"
-        if not path.exists():
-            print(f"skip {name}: no {path}", file=sys.stderr)
-            continue
-        data, _ = load_set(name, a.runs)
-        model = GRAD.load(path, device="cpu")
+    for name, data, model in saved_models(a.sets, a.variant, a.runs):
         size = model.config.image_size
         post = AnomalyMap(size, model.config.detector.smoothing_sigma)
         members = list(model.detector.members) if isinstance(model.detector, Ensemble) else [model.detector]

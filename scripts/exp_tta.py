@@ -19,9 +19,8 @@ import torch.nn as nn
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_accuracy import load_set  # noqa: E402
+from bench_accuracy import saved_models  # noqa: E402
 
-from gradad.pipeline import GRAD  # noqa: E402
 from gradad.preprocess import to_tensor  # noqa: E402
 from gradad.workflow import read_images  # noqa: E402
 
@@ -50,13 +49,7 @@ def main() -> None:
     torch.set_num_threads(1)
     cols = ["product", *FLIPS]
     print("| set | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
-    for name in a.sets:
-        path = a.runs / name.replace("/", "__") / "seed0" / f"{a.variant}.model"
-        if not path.exists():
-            print(f"skip {name}: no {path}", file=sys.stderr)
-            continue
-        data, _ = load_set(name, a.runs)
-        model = GRAD.load(path, device="cpu")
+    for name, data, model in saved_models(a.sets, a.variant, a.runs):
         y = np.array([s.label for s in data.test])
         test = read_images(data.test)
         val = to_tensor(read_images(data.val), model.config.image_size)
