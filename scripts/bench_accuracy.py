@@ -595,12 +595,15 @@ JITTER1 = "grad-difference-jit1"
 RERUN22 = "grad-difference-re22"
 # session 23, on the PatchDiff of RERUN22 (`--draws 3`, then `--assemble 3 --tag T`): detector width 48 instead of 32
 # (`--tag w48 --set generation.banks=1 detector.width=48`), 2-5 and 3-8 contrastive regions per image instead of 1-3
-# (`--tag bl25 ... 'detector.blobs=[2,5]'`, `--tag bl38 ... 'detector.blobs=[3,8]'`), detector learning rate 1e-3
+# (`--tag bl25 ... 'detector.blobs=[2,5]'`, `--tag bl38 ... 'detector.blobs=[3,8]'`), 2-5 regions of 1-6 % of the
+# image instead of 2-12 % (`--tag bl25s ... 'detector.blobs=[2,5]' 'detector.blob_area=[0.01,0.06]'`: about the
+# default's contrastive area in more, smaller regions), detector learning rate 1e-3
 # instead of 2e-3 (`--tag lr1 ... detector.lr=0.001`); and PatchDiff with 48 channels instead of 32 (`--tag pdc48
 # ... patchdiff.channels=48`: a PatchDiff of its own, so its training luck is part of the figure)
 SESSION23 = {"grad-difference-w48": ("detector width 48", "detector.width=48"),
              "grad-difference-bl25": ("2-5 regions", "'detector.blobs=[2,5]'"),
              "grad-difference-bl38": ("3-8 regions", "'detector.blobs=[3,8]'"),
+             "grad-difference-bl25s": ("2-5 smaller regions", "'detector.blobs=[2,5]' 'detector.blob_area=[0.01,0.06]'"),
              "grad-difference-lr1": ("lr 1e-3", "detector.lr=0.001"),
              "grad-difference-pdc48": ("PatchDiff 48 channels", "patchdiff.channels=48")}
 PU = {"default re-run": RERUN, "PU, prior 0.1": "grad-difference-pu01", "PU, prior 0.3": "grad-difference-pu03"}
