@@ -593,19 +593,15 @@ JITTER1 = "grad-difference-jit1"
 # the default re-run on the PatchDiff trained again in session 22 (`--tag re22 --set generation.banks=1 --draws 3`;
 # averages `--assemble 3 --tag re22`), the control of the session 23 detector knobs on the same PatchDiff and banks
 RERUN22 = "grad-difference-re22"
-# session 23, on the PatchDiff of RERUN22 (`--draws 3`, then `--assemble 3 --tag T`): detector width 48 instead of 32
-# (`--tag w48 --set generation.banks=1 detector.width=48`), 2-5 and 3-8 contrastive regions per image instead of 1-3
-# (`--tag bl25 ... 'detector.blobs=[2,5]'`, `--tag bl38 ... 'detector.blobs=[3,8]'`), 2-5 regions of 1-6 % of the
-# image instead of 2-12 % (`--tag bl25s ... 'detector.blobs=[2,5]' 'detector.blob_area=[0.01,0.06]'`: about the
-# default's contrastive area in more, smaller regions), detector learning rate 1e-3
-# instead of 2e-3 (`--tag lr1 ... detector.lr=0.001`); and PatchDiff with 48 channels instead of 32 (`--tag pdc48
-# ... patchdiff.channels=48`: a PatchDiff of its own, so its training luck is part of the figure)
-SESSION23 = {"grad-difference-w48": ("detector width 48", "detector.width=48"),
-             "grad-difference-bl25": ("2-5 regions", "'detector.blobs=[2,5]'"),
-             "grad-difference-bl38": ("3-8 regions", "'detector.blobs=[3,8]'"),
-             "grad-difference-bl25s": ("2-5 smaller regions", "'detector.blobs=[2,5]' 'detector.blob_area=[0.01,0.06]'"),
-             "grad-difference-lr1": ("lr 1e-3", "detector.lr=0.001"),
-             "grad-difference-pdc48": ("PatchDiff 48 channels", "patchdiff.channels=48")}
+# session 23, on the PatchDiff of RERUN22: tag -> (name, override), each run `--tag T --set generation.banks=1
+# OVERRIDE --draws 3`, then `--assemble 3 --tag T`, recorded as grad-difference-T; pdc48 trains a PatchDiff of its
+# own, so its training luck is part of its figure
+SESSION23 = {"w48": ("detector width 48", "detector.width=48"),
+             "bl25": ("2-5 regions", "'detector.blobs=[2,5]'"),
+             "bl38": ("3-8 regions", "'detector.blobs=[3,8]'"),
+             "bl25s": ("2-5 smaller regions", "'detector.blobs=[2,5]' 'detector.blob_area=[0.01,0.06]'"),
+             "lr1": ("lr 1e-3", "detector.lr=0.001"),
+             "pdc48": ("PatchDiff 48 channels", "patchdiff.channels=48")}
 PU = {"default re-run": RERUN, "PU, prior 0.1": "grad-difference-pu01", "PU, prior 0.3": "grad-difference-pu03"}
 
 
@@ -754,11 +750,10 @@ def write_markdown(md: Path, command: str) -> None:
             f"both classes blurred or noised (`{JITTER1}`: `--tag jit1 --set generation.banks=1 detector.jitter=1.0`; "
             f"its averages `--assemble 3 --tag jit1`), against the same re-run:\n\n"
             f"{against_default_table(rows, JITTER1, 'jitter 1', RERUN21, 're-run')}\n\n"
-            + "".join(f"Session 23, {name} (`{v}`: `--tag {v.removeprefix('grad-difference-')} --set generation.banks=1 "
-                      f"{override}`; its averages `--assemble 3 --tag {v.removeprefix('grad-difference-')}`), against the "
-                      f"default re-run on the same PatchDiff (`{RERUN22}`):\n\n"
-                      f"{against_default_table(rows, v, name, RERUN22, 're-run')}\n\n"
-                      for v, (name, override) in SESSION23.items())
+            + "".join(f"Session 23, {name} (`grad-difference-{t}`: `--tag {t} --set generation.banks=1 {override}`; its "
+                      f"averages `--assemble 3 --tag {t}`), against the default re-run on the same PatchDiff (`{RERUN22}`):\n\n"
+                      f"{against_default_table(rows, 'grad-difference-' + t, name, RERUN22, 're-run')}\n\n"
+                      for t, (name, override) in SESSION23.items())
             + f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

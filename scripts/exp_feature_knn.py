@@ -78,7 +78,9 @@ def main() -> None:
         size = model.config.image_size
         post = AnomalyMap(size, model.config.detector.smoothing_sigma)
         members = list(model.detector.members) if isinstance(model.detector, Ensemble) else [model.detector]
-        tr, va, te = (to_tensor(read_images(s), size) for s in (data.train, data.val, data.test))
+        test = read_images(data.test)
+        tr, va = (to_tensor(read_images(s), size) for s in (data.train, data.val))
+        te = to_tensor(test, size)
         y = np.array([s.label for s in data.test])
         maps: dict[str, list] = {k: [] for k in ("logit", *kinds)}
         val_maps: dict[str, list] = {k: [] for k in maps}
@@ -96,7 +98,7 @@ def main() -> None:
             grid[k], vgrid[k] = torch.stack(maps[k]).mean(0), torch.stack(val_maps[k]).mean(0)
             score[k] = post(grid[k])[1].numpy()
             vscore[k] = post(vgrid[k])[1].numpy()
-        product = np.array([r.score for r in model.predict(read_images(data.test))])
+        product = np.array([r.score for r in model.predict(test)])
         z = {k: (score[k] - vscore[k].mean()) / (vscore[k].std() + 1e-8) for k in score}
         sd = {k: vscore[k].std() + 1e-8 for k in score}
         # one map: each grid divided by the spread of its validation maxima, summed, then smoothed and scored
