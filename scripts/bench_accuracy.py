@@ -629,6 +629,16 @@ def against_default_table(rows: list[dict], variant: str, name: str, base: str =
     return "\n".join(lines)
 
 
+def session_tables(rows: list[dict], session: int, variants: dict[str, tuple[str, str]], base: str,
+                   base_text: str) -> str:
+    """One against-the-re-run table per variant of a session's `variants` (tag -> (name, override)), each with the
+    commands that made it; `base_text` says which re-run it is set against."""
+    return "".join(f"Session {session}, {name} (`grad-difference-{t}`: `--tag {t} --set generation.banks=1 {override}`; "
+                   f"its averages `--assemble 3 --tag {t}`), against the default re-run on {base_text}:\n\n"
+                   f"{against_default_table(rows, 'grad-difference-' + t, name, base, 're-run')}\n\n"
+                   for t, (name, override) in variants.items())
+
+
 def margin_draws_ablation(rows: list[dict]) -> str:
     """Image AUROC (GRAD: fingerprint at training / validation re-checked / good test images) per (set, seed)."""
     return variant_table(rows, MARGIN_DRAWS, tuple(k for k in MARGIN_DRAWS if k.startswith("no margin")))
@@ -755,15 +765,9 @@ def write_markdown(md: Path, command: str) -> None:
             f"both classes blurred or noised (`{JITTER1}`: `--tag jit1 --set generation.banks=1 detector.jitter=1.0`; "
             f"its averages `--assemble 3 --tag jit1`), against the same re-run:\n\n"
             f"{against_default_table(rows, JITTER1, 'jitter 1', RERUN21, 're-run')}\n\n"
-            + "".join(f"Session 23, {name} (`grad-difference-{t}`: `--tag {t} --set generation.banks=1 {override}`; its "
-                      f"averages `--assemble 3 --tag {t}`), against the default re-run on the same PatchDiff (`{RERUN22}`):\n\n"
-                      f"{against_default_table(rows, 'grad-difference-' + t, name, RERUN22, 're-run')}\n\n"
-                      for t, (name, override) in SESSION23.items())
-            + "".join(f"Session 24, {name} (`grad-difference-{t}`: `--tag {t} --set generation.banks=1 {override}`; its "
-                      f"averages `--assemble 3 --tag {t}`), against the default re-run on the same, freshly trained "
-                      f"PatchDiffs (`{RERUN24}`: `--tag re24 --set generation.banks=1`, and `--assemble 3 --tag re24`):\n\n"
-                      f"{against_default_table(rows, 'grad-difference-' + t, name, RERUN24, 're-run')}\n\n"
-                      for t, (name, override) in SESSION24.items())
+            + session_tables(rows, 23, SESSION23, RERUN22, f"the same PatchDiff (`{RERUN22}`)")
+            + session_tables(rows, 24, SESSION24, RERUN24, f"the same, freshly trained PatchDiffs (`{RERUN24}`: `--tag "
+                             f"re24 --set generation.banks=1`, and `--assemble 3 --tag re24`)")
             + f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
