@@ -607,6 +607,14 @@ SESSION23 = {"w48": ("detector width 48", "detector.width=48"),
 # as SESSION23) on the same PatchDiffs
 RERUN24 = "grad-difference-re24"
 SESSION24 = {"bl25s": SESSION23["bl25s"]}
+# session 25: the working resolution 160 px instead of 128 (`--tag s160 --tag-cutpaste --set generation.banks=1
+# image_size=160 --draws 3`, a PatchDiff of its own; averages `--assemble 3 --tag s160`), against the recorded
+# default at 128 px; the cut-and-paste baseline of the same run is cutpaste-s160
+S160 = "grad-difference-s160"
+# session 25: the default re-run on a freshly trained demo PatchDiff (`--tag re25 --set generation.banks=1 --draws 3`,
+# averages `--assemble 3 --tag re25`), the control of session 21's wr0 (WHOLE0) on the demo, same PatchDiff
+RERUN25 = "grad-difference-re25"
+SESSION25 = {"wr0": ("no whole re-noised normals", "detector.whole_renoised=0.0")}
 PU = {"default re-run": RERUN, "PU, prior 0.1": "grad-difference-pu01", "PU, prior 0.3": "grad-difference-pu03"}
 
 
@@ -768,6 +776,12 @@ def write_markdown(md: Path, command: str) -> None:
             + session_tables(rows, 23, SESSION23, RERUN22, f"the same PatchDiff (`{RERUN22}`)")
             + session_tables(rows, 24, SESSION24, RERUN24, f"the same, freshly trained PatchDiffs (`{RERUN24}`: `--tag "
                              f"re24 --set generation.banks=1`, and `--assemble 3 --tag re24`)")
+            + f"Session 25, images at 160 px instead of 128 (`{S160}`: `--tag s160 --tag-cutpaste --set generation.banks=1 "
+            f"image_size=160`, a PatchDiff of its own; its averages `--assemble 3 --tag s160`), against the recorded "
+            f"default at 128 px; the cut-and-paste baseline of the same run at 160 px is `cutpaste-s160` in \"All "
+            f"variants\":\n\n{against_default_table(rows, S160, '160 px')}\n\n"
+            + session_tables(rows, 25, SESSION25, RERUN25, f"the same, freshly trained PatchDiff (`{RERUN25}`: `--tag "
+                             f"re25 --set generation.banks=1`, and `--assemble 3 --tag re25`)")
             + f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
