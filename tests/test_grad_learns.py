@@ -10,7 +10,7 @@ from gradad.config import profile
 from gradad.data import load_category
 from gradad.data.demo import DEFECT_GROUPS, write_demo
 from gradad.evaluation import evaluate_category
-from gradad.workflow import predict_samples, train_category
+from gradad.workflow import predict_samples, read_images, train_category
 
 # 300 PatchDiff steps: after 150, the canvases were still close to noise, and with colour matching (the default since
 # session 13) such content differs from a real image in little but PatchDiff's fingerprint: seed 0, 150 steps, fingerprint
@@ -49,14 +49,27 @@ def train_mini(folder, seed: int = 0):
                                     type_groups=DEFECT_GROUPS)
 
 
+def held_out_fingerprint(model, folder, n: int = 64, draws: int = 3) -> float:
+    """The fingerprint check over `n` fresh normal demo images (another seed than the training set's), averaged over
+    `draws` draws of the re-noising. The model's own check sees the 6 validation images only: over seeds 0-9 on one
+    machine it read 0.54-0.82 and one seed gave 0.93 on another machine, too coarse to bound; see BENCHMARKS.md."""
+    data = load_category(write_demo(folder / "held_out", seed=7, size=128, n_train=n, n_test_good=2, n_per_type=1))
+    images = read_images(data.train)
+    return sum(model.fingerprint_check(images, torch.Generator().manual_seed(100 + k)) for k in range(draws)) / draws
+
+
 @pytest.mark.slow
 def test_mini_grad_detects_demo_anomalies_and_ignores_the_fingerprint(tmp_path, one_thread):
     model, r = train_mini(tmp_path)
-    assert r["image_auroc"] >= 0.75, r
-    assert r["pixel_auroc"] >= 0.70, r
-    # structural: 16 images against 10 good ones, so one image moves it by 0.06; measured 0.819 (logical 0.875) with
-    # today's MINI; 0.644 in session 7 with 150 PatchDiff steps and no colour matching
-    assert r["auroc_logical"] >= 0.8 and r["auroc_structural"] >= 0.6, r
-    assert model.info["fingerprint_auroc"] <= 0.8, model.info["fingerprint_auroc"]
+    # bars below the spread of seeds 0-9 on one machine (BENCHMARKS.md, session 26), which stands for the spread between
+    # machines too (the same seed follows another floating-point path elsewhere): image 0.717-0.975, pixel
+    # 0.819-0.932, logical 0.855-0.995, structural 0.544-0.950 (16 images against 10 good ones: one image moves it by
+    # 0.06; its bar only fails a model blind to structure); a pipeline that learns nothing scores about 0.5
+    assert r["image_auroc"] >= 0.70, r
+    assert r["pixel_auroc"] >= 0.75, r
+    assert r["auroc_logical"] >= 0.8 and r["auroc_structural"] >= 0.5, r
+    # over 64 held-out normals: 0.491-0.817 on seeds 0-9; without the fingerprint control (generation.renoise_t=[1],
+    # detector.whole_renoised=0, so PatchDiff's fingerprint is on the contrastive side only) 0.925-1.000 on seeds 0-5
+    assert held_out_fingerprint(model, tmp_path) <= 0.88
     assert model.info["receptive_field"] <= model.config.patchdiff.receptive_field
     assert model.info["detector_retries"] == [] and model.info["detector_failed"] == []  # it learned the first time
