@@ -1,6 +1,6 @@
 """The miniature end-to-end test (tests/test_grad_learns.py) at other seeds: `python scripts/mini_seeds.py SEED...`
 prints, per seed, image / pixel / logical / structural AUROC, the model's own fingerprint check (6 validation
-images) and the test's held-out one (64 fresh normals), to see how wide the miniature spreads. Extra settings as
+images) and the test's held-out one (58 fresh normals), to see how wide the miniature spreads. Extra settings as
 JSON in $MINI_EXTRA (e.g. '{"detector.whole_renoised": 0.0}')."""
 import json
 import os
