@@ -615,6 +615,10 @@ S160 = "grad-difference-s160"
 # averages `--assemble 3 --tag re25`), the control of session 21's wr0 (WHOLE0) on the demo, same PatchDiff
 RERUN25 = "grad-difference-re25"
 SESSION25 = {"wr0": ("no whole re-noised normals", "detector.whole_renoised=0.0")}
+# session 27: a second PatchDiff with a 25-px window (a 1-level UNet) drawing a quarter of the canvases beside the main
+# one's snapshots (`--tag rf30 --set generation.banks=1 'generation.receptive_fields=[30]' --draws 3`, a PatchDiff of its
+# own; averages `--assemble 3 --tag rf30`), against the recorded default
+RF30 = "grad-difference-rf30"
 PU = {"default re-run": RERUN, "PU, prior 0.1": "grad-difference-pu01", "PU, prior 0.3": "grad-difference-pu03"}
 
 
@@ -782,6 +786,9 @@ def write_markdown(md: Path, command: str) -> None:
             f"variants\":\n\n{against_default_table(rows, S160, '160 px')}\n\n"
             + session_tables(rows, 25, SESSION25, RERUN25, f"the same, freshly trained PatchDiff (`{RERUN25}`: `--tag "
                              f"re25 --set generation.banks=1`, and `--assemble 3 --tag re25`)")
+            + f"Session 27, a second PatchDiff with a 25-px window drawing a quarter of the canvases (`{RF30}`: `--tag "
+            f"rf30 --set generation.banks=1 'generation.receptive_fields=[30]'`, PatchDiffs of its own; its averages "
+            f"`--assemble 3 --tag rf30`), against the recorded default:\n\n{against_default_table(rows, RF30, '25-px second PatchDiff')}\n\n"
             + f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"
