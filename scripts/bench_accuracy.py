@@ -619,6 +619,12 @@ SESSION25 = {"wr0": ("no whole re-noised normals", "detector.whole_renoised=0.0"
 # one's snapshots (`--tag rf30 --set generation.banks=1 'generation.receptive_fields=[30]' --draws 3`, a PatchDiff of its
 # own; averages `--assemble 3 --tag rf30`), against the recorded default
 RF30 = "grad-difference-rf30"
+# session 28: a share of the colour-matched regions takes its colour from elsewhere in the same image
+# (`--tag else05 --set generation.banks=1 detector.match_elsewhere=0.5 --draws 3`, freshly trained PatchDiffs, the
+# caches being gone; averages `--assemble 3 --tag else05`; else10 the same with 1.0 on the cached tile PatchDiff),
+# against the recorded default
+ELSEWHERE = {"else05": ("half the matched regions coloured from elsewhere", "detector.match_elsewhere=0.5"),
+             "else10": ("every matched region coloured from elsewhere", "detector.match_elsewhere=1.0")}
 PU = {"default re-run": RERUN, "PU, prior 0.1": "grad-difference-pu01", "PU, prior 0.3": "grad-difference-pu03"}
 
 
@@ -789,6 +795,10 @@ def write_markdown(md: Path, command: str) -> None:
             + f"Session 27, a second PatchDiff with a 25-px window drawing a quarter of the canvases (`{RF30}`: `--tag "
             f"rf30 --set generation.banks=1 'generation.receptive_fields=[30]'`, PatchDiffs of its own; its averages "
             f"`--assemble 3 --tag rf30`), against the recorded default:\n\n{against_default_table(rows, RF30, '25-px second PatchDiff')}\n\n"
+            + "".join(f"Session 28, {name} (`grad-difference-{t}`: `--tag {t} --set generation.banks=1 {override}`; its "
+                      f"averages `--assemble 3 --tag {t}`), against the recorded default:\n\n"
+                      f"{against_default_table(rows, 'grad-difference-' + t, name)}\n\n"
+                      for t, (name, override) in ELSEWHERE.items())
             + f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

@@ -1,4 +1,6 @@
 """The detector's training batches: where contrastive content goes and what it keeps of the generated canvases."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -40,6 +42,33 @@ def test_a_share_of_matched_canvases_leaves_the_others_their_own_brightness():
     matched = [abs(s) < 0.05 for s in shift]
     assert any(matched) and not all(matched)
     assert all(s > 0.3 for s, m in zip(shift, matched) if not m)
+
+
+def test_colour_from_elsewhere_brings_a_colour_the_image_has_into_a_place_it_does_not_belong():
+    """Two-tone images (dark left half, bright right half): regions matched to where they are keep the tone they
+    cover; regions matched to elsewhere often take the other half's tone, and never one the image does not have."""
+    cfg = profile("cpu").replace(**{"detector.jitter": 0.0, "detector.whole_renoised": 0.0, "detector.batch_size": 64,
+                                    "detector.blob_area": (0.02, 0.04), "detector.blobs": (1, 1)}).detector
+    images = torch.full((4, 3, 64, 64), -0.6)
+    images[..., 32:] = 0.2
+    texture = 0.1 * torch.sin(torch.arange(64.0) / 2).view(1, 1, 1, 64).expand(6, 3, 64, 64)
+    bank = PatternBank(canvases=0.6 + texture, renoised=images[:, None].clone())
+    shifts = {}
+    for elsewhere in (0.0, 1.0):
+        c = dataclasses.replace(cfg, match_elsewhere=elsewhere)
+        g = torch.Generator().manual_seed(0)
+        x, real, _, _ = contrastive_batch(images, bank, c, RegionSampler(64, c, g), g)
+        moved = ((x - real).abs() > 1e-4).flatten(1)
+        shifts[elsewhere] = [float((x - real).flatten(1)[i][moved[i]].mean()) for i in range(len(x)) if moved[i].any()]
+    assert all(abs(s) < 0.1 for s in shifts[0.0])
+    moved_tone = [s for s in shifts[1.0] if abs(s) > 0.2]
+    assert len(moved_tone) >= len(shifts[1.0]) // 3
+    assert all(abs(s) < 0.9 for s in shifts[1.0])  # at most the two tones' difference (0.8), region edges aside
+
+
+def test_colour_from_elsewhere_outside_zero_to_one_is_refused():
+    with pytest.raises(ValueError, match="detector.match_elsewhere"):
+        profile("cpu").replace(**{"detector.match_elsewhere": 1.5})
 
 
 def _region_areas(law: str) -> torch.Tensor:

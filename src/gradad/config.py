@@ -133,6 +133,13 @@ class DetectorConfig:
     # (below the cut-and-paste baseline's 0.863), PIPED BRG03 0.984 -> 0.974, BRG02 0.997 -> 0.993; so 1 stays.
     # Files without the key: 0
     match: float = 1.0
+    # the share of matched regions whose colour comes from elsewhere in the same image instead of from what they
+    # cover: the canvas is shifted so its mean inside the region equals the image's mean inside the same region moved
+    # by a random offset (a quarter to three quarters of the image, each axis). The contrastive side then also carries
+    # colours the image has, but in the wrong place (a part's colour across the board, a darker patch of a tile), as
+    # real structural defects often do; only the normal images' own colours are used, no made-up change of brightness.
+    # 0 = every matched region takes the colour it covers (the behaviour of every file without the key)
+    match_elsewhere: float = 0.0
     smoothing_sigma: float = 2.0  # Gaussian smoothing of the upsampled map, in working-resolution pixels
     score: str = "max"  # image score from the map: "max" or "topk"
     topk: float = 0.01
@@ -243,6 +250,9 @@ class GRADConfig:
         checks.append(("generation.canvas_margin", self.generation.canvas_margin,
                        isinstance(self.generation.canvas_margin, int) and 0 <= self.generation.canvas_margin <= self.image_size,
                        "an integer in [0, image_size]"))
+        for name, share in (("detector.match", self.detector.match), ("detector.match_elsewhere", self.detector.match_elsewhere)):
+            checks.append((name, share, isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1,
+                           "a number in [0, 1]"))
         share = self.generation.canvas_margin_share
         checks.append(("generation.canvas_margin_share", share,
                        isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1, "a number in [0, 1]"))

@@ -110,6 +110,21 @@ def match_colour(canvas: torch.Tensor, under: torch.Tensor, region: torch.Tensor
     return (canvas + shift).clamp(-1, 1)
 
 
+def colour_source(x: torch.Tensor, elsewhere: float, g: torch.Generator) -> torch.Tensor:
+    """What each pasted region's colour is matched to: `x` itself, or for a share `elsewhere` of the images `x`
+    rolled by a random offset of a quarter to three quarters of its side on each axis (so the region takes the
+    colour of another place of the same image). No random numbers are drawn when `elsewhere` is 0."""
+    if elsewhere <= 0:
+        return x
+    out = x.clone()
+    s = x.shape[-1]
+    for i in range(len(x)):
+        if torch.rand(1, generator=g).item() < elsewhere:
+            dy, dx = torch.randint(s // 4, s - s // 4 + 1, (2,), generator=g).tolist()
+            out[i] = x[i].roll(shifts=(dy, dx), dims=(-2, -1))
+    return out
+
+
 def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConfig, regions: RegionSampler,
                       g: torch.Generator):
     """Assemble one batch: (composite, real, target, control) with target/control at the detector's stride."""
@@ -138,7 +153,7 @@ def contrastive_batch(images: torch.Tensor, bank: PatternBank, cfg: DetectorConf
     anom = regions(b) * (torch.rand(b, generator=g) < 0.5).view(-1, 1, 1, 1).float()
     if cfg.match > 0:
         chosen = (~aligned if cfg.match >= 1 else (torch.rand(b, generator=g) < cfg.match) & ~aligned).view(-1, 1, 1, 1)
-        canvas = torch.where(chosen, match_colour(canvas, x, anom), canvas)
+        canvas = torch.where(chosen, match_colour(canvas, colour_source(x, cfg.match_elsewhere, g), anom), canvas)
     x = x * (1 - anom) + canvas * anom
 
     x = jitter(x, cfg.jitter, g)
