@@ -647,13 +647,14 @@ def against_default_table(rows: list[dict], variant: str, name: str, base: str =
     return "\n".join(lines)
 
 
-def session_tables(rows: list[dict], session: int, variants: dict[str, tuple[str, str]], base: str,
-                   base_text: str) -> str:
-    """One against-the-re-run table per variant of a session's `variants` (tag -> (name, override)), each with the
-    commands that made it; `base_text` says which re-run it is set against."""
+def session_tables(rows: list[dict], session: int, variants: dict[str, tuple[str, str]], base: str = "",
+                   base_text: str = "") -> str:
+    """One table per variant of a session's `variants` (tag -> (name, override)), each with the commands that made
+    it, against the default re-run `base` (`base_text` says which) or, without one, the recorded default."""
+    against = f"the default re-run on {base_text}" if base else "the recorded default"
     return "".join(f"Session {session}, {name} (`grad-difference-{t}`: `--tag {t} --set generation.banks=1 {override}`; "
-                   f"its averages `--assemble 3 --tag {t}`), against the default re-run on {base_text}:\n\n"
-                   f"{against_default_table(rows, 'grad-difference-' + t, name, base, 're-run')}\n\n"
+                   f"its averages `--assemble 3 --tag {t}`), against {against}:\n\n"
+                   f"{against_default_table(rows, 'grad-difference-' + t, name, base, 're-run' if base else 'default')}\n\n"
                    for t, (name, override) in variants.items())
 
 
@@ -795,10 +796,7 @@ def write_markdown(md: Path, command: str) -> None:
             + f"Session 27, a second PatchDiff with a 25-px window drawing a quarter of the canvases (`{RF30}`: `--tag "
             f"rf30 --set generation.banks=1 'generation.receptive_fields=[30]'`, PatchDiffs of its own; its averages "
             f"`--assemble 3 --tag rf30`), against the recorded default:\n\n{against_default_table(rows, RF30, '25-px second PatchDiff')}\n\n"
-            + "".join(f"Session 28, {name} (`grad-difference-{t}`: `--tag {t} --set generation.banks=1 {override}`; its "
-                      f"averages `--assemble 3 --tag {t}`), against the recorded default:\n\n"
-                      f"{against_default_table(rows, 'grad-difference-' + t, name)}\n\n"
-                      for t, (name, override) in ELSEWHERE.items())
+            + session_tables(rows, 28, ELSEWHERE)
             + f"Canvas margin over three draws of the bank, image AUROC (fp = fingerprint check at training / validation "
             f"re-checked / good test images, target <= 0.65; `python scripts/redraw_bank.py --train --cache C --canvases "
             f"24 --draw K --set generation.canvas_margin=M`):\n\n{margin_draws_ablation(rows)}\n\n"

@@ -20,6 +20,12 @@ def _batch(match: float):
     return x, real, target
 
 
+def _region_shifts(x: torch.Tensor, real: torch.Tensor) -> list[float]:
+    """Per image where content went in: the mean change of its pixels there (how much brighter the pasted region is)."""
+    moved = ((x - real).abs() > 1e-4).flatten(1)
+    return [float((x - real).flatten(1)[i][moved[i]].mean()) for i in range(len(x)) if moved[i].any()]
+
+
 def test_matched_canvases_take_the_brightness_of_what_they_cover_and_keep_their_structure():
     x, real, target = _batch(match=1.0)
     moved = ((x - real).abs() > 1e-4).expand_as(x)
@@ -37,8 +43,7 @@ def test_unmatched_canvases_keep_their_own_brightness():
 
 def test_a_share_of_matched_canvases_leaves_the_others_their_own_brightness():
     x, real, _ = _batch(match=0.5)
-    moved = ((x - real).abs() > 1e-4).flatten(1)
-    shift = [float((x - real).flatten(1)[i][moved[i]].mean()) for i in range(len(x)) if moved[i].any()]
+    shift = _region_shifts(x, real)
     matched = [abs(s) < 0.05 for s in shift]
     assert any(matched) and not all(matched)
     assert all(s > 0.3 for s, m in zip(shift, matched) if not m)
@@ -58,8 +63,7 @@ def test_colour_from_elsewhere_brings_a_colour_the_image_has_into_a_place_it_doe
         c = dataclasses.replace(cfg, match_elsewhere=elsewhere)
         g = torch.Generator().manual_seed(0)
         x, real, _, _ = contrastive_batch(images, bank, c, RegionSampler(64, c, g), g)
-        moved = ((x - real).abs() > 1e-4).flatten(1)
-        shifts[elsewhere] = [float((x - real).flatten(1)[i][moved[i]].mean()) for i in range(len(x)) if moved[i].any()]
+        shifts[elsewhere] = _region_shifts(x, real)
     assert all(abs(s) < 0.1 for s in shifts[0.0])
     moved_tone = [s for s in shifts[1.0] if abs(s) > 0.2]
     assert len(moved_tone) >= len(shifts[1.0]) // 3

@@ -252,12 +252,10 @@ class GRADConfig:
         checks.append(("generation.canvas_margin", self.generation.canvas_margin,
                        isinstance(self.generation.canvas_margin, int) and 0 <= self.generation.canvas_margin <= self.image_size,
                        "an integer in [0, image_size]"))
-        for name, share in (("detector.match", self.detector.match), ("detector.match_elsewhere", self.detector.match_elsewhere)):
+        for name, share in (("generation.canvas_margin_share", self.generation.canvas_margin_share),
+                            ("detector.match", self.detector.match), ("detector.match_elsewhere", self.detector.match_elsewhere)):
             checks.append((name, share, isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1,
                            "a number in [0, 1]"))
-        share = self.generation.canvas_margin_share
-        checks.append(("generation.canvas_margin_share", share,
-                       isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1, "a number in [0, 1]"))
         checks.append(("generation.renoise_t", self.generation.renoise_t,
                        all(0 < t < self.patchdiff.timesteps for t in self.generation.renoise_t), "noise levels in (0, timesteps)"))
         for name, value, ok, expected in checks:
